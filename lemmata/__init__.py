@@ -1,0 +1,48 @@
+"""lemmata: deep learning from first principles in NumPy, and the mathematics behind it, executable.
+
+``import lemmata as torch`` gives the PyTorch-shaped surface: tensors with reverse-mode autodiff,
+factories, dtypes, ``no_grad``, and the functional ops (``lemmata.relu``, ``lemmata.cat`` ...).
+"""
+from . import autograd, dtypes, ops, random
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .dtypes import (
+    bool_ as bool, cdouble, cfloat, complex64, complex128, double, float, float16, float32,
+    float64, get_default_dtype, half, int, int8, int16, int32, int64, long, set_default_dtype,
+    uint8,
+)
+from .factories import (
+    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, is_tensor, linspace,
+    numel, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros,
+    zeros_like,
+)
+from .ops import (
+    abs, add, amax, amin, argmax, argmin, bmm, broadcast_to, cat, ceil, chunk, clamp, clip, clone,
+    concat, concatenate, cos, div, divide, dot, eq, erf, exp, expm1, flatten, flip, floor,
+    floor_divide, gather, ge, gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log, log1p,
+    log_softmax, logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, matmul, max,
+    maximum, mean, min, minimum, mm, mul, mv, narrow, ne, neg, norm, outer, permute, pow, prod,
+    reciprocal, relu, remainder, repeat, reshape, round, rsqrt, select, sigmoid, sign, sin,
+    softmax, softplus, split, sqrt, square, squeeze, stack, std, sub, sum, swapaxes, t, tanh,
+    transpose, true_divide, unbind, unflatten, unsqueeze, var, where,
+)
+from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .tensor import Size, Tensor
+
+__version__ = "0.1.0"
+
+
+def is_floating_point(x: Tensor) -> "bool":
+    return x.is_floating_point()
+
+
+def is_complex(x: Tensor) -> "bool":
+    return x.is_complex()
+
+
+def allclose(a: Tensor, b: Tensor, rtol: "float" = 1e-5, atol: "float" = 1e-8,
+             equal_nan: "bool" = False) -> "bool":
+    return a.allclose(b, rtol, atol, equal_nan)
+
+
+def equal(a: Tensor, b: Tensor) -> "bool":
+    return a.equal(b)

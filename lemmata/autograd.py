@@ -1,0 +1,455 @@
+"""Reverse-mode automatic differentiation.
+
+Every differentiable op is a :class:`Function` with a ``forward`` on NumPy arrays and a
+``backward`` on Tensors, side by side.  ``Function.apply`` runs the forward and, when any input
+requires a gradient and grad mode is on, links the output to its inputs through a :class:`Node`
+(the output's ``grad_fn``).  ``backward`` walks that graph once, in reverse topological order and
+without recursion, giving every tensor the sum of the gradients of its uses (chain rule plus
+multivariate sum rule):
+
+    ∂L/∂x = Σ over uses u of x   (∂u/∂x)ᵀ ∂L/∂u.
+
+Because the backward rules are themselves written with lemmata ops, running them with grad mode
+*on* (``create_graph=True``) records their graph too, which gives second and higher derivatives.
+With ``create_graph=False`` they run under ``no_grad`` and cost no more than the NumPy inside.
+
+Backward rules are holomorphic (no conjugation; piecewise rules branch on the real part), so a
+real function evaluated at ``x + i·h·v`` carries its directional derivative in the imaginary part:
+the complex-step derivative ``Im f(x + i h v) / h`` is exact to rounding (seed ttic.p5).
+"""
+from __future__ import annotations
+
+import functools
+import threading
+import traceback
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .tensor import Tensor
+
+__all__ = [
+    "Function", "Context", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "backward", "grad", "detect_anomaly", "is_anomaly_enabled",
+]
+
+# ----------------------------------------------------------------------------------------------
+# grad mode (thread-local, as in PyTorch, so that data-parallel worker threads are independent)
+# ----------------------------------------------------------------------------------------------
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record the graph needed for backward."""
+    return getattr(_state, "grad_enabled", True)
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside :class:`detect_anomaly`."""
+    return getattr(_state, "anomaly", False)
+
+
+class _Mode:
+    """A context manager that is also a decorator (``@no_grad()`` and ``@no_grad`` both work)."""
+
+    attribute = "grad_enabled"
+    default = True
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = bool(enabled)
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> "_Mode":
+        self._previous.append(getattr(_state, self.attribute, self.default))
+        setattr(_state, self.attribute, self.enabled)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        setattr(_state, self.attribute, self._previous.pop())
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            with type(self)._fresh(self.enabled):
+                return fn(*args, **kwargs)
+        return wrapped
+
+    @classmethod
+    def _fresh(cls, enabled: bool) -> "_Mode":
+        mode = object.__new__(cls)
+        _Mode.__init__(mode, enabled)
+        return mode
+
+
+class set_grad_enabled(_Mode):
+    """Turn graph recording on or off: ``with set_grad_enabled(False): ...``."""
+
+
+class no_grad(_Mode):
+    """Ops inside record no graph; results do not require grad.  Usable as ``@no_grad()``."""
+
+    def __new__(cls, fn: Callable | None = None):
+        mode = super().__new__(cls)
+        _Mode.__init__(mode, False)
+        return mode(fn) if callable(fn) else mode
+
+    def __init__(self, fn: Callable | None = None) -> None:
+        pass
+
+
+class enable_grad(_Mode):
+    """Re-enable graph recording inside a ``no_grad`` block.  Usable as ``@enable_grad()``."""
+
+    def __new__(cls, fn: Callable | None = None):
+        mode = super().__new__(cls)
+        _Mode.__init__(mode, True)
+        return mode(fn) if callable(fn) else mode
+
+    def __init__(self, fn: Callable | None = None) -> None:
+        pass
+
+
+class detect_anomaly(_Mode):
+    """Check every forward result and every backward gradient for NaN/inf.
+
+    The first op that produces one raises ``FloatingPointError`` naming the op, the shapes of its
+    inputs, and (for backward) the line of user code where the op's output was created.
+    """
+
+    attribute = "anomaly"
+    default = False
+
+    def __init__(self, enabled: bool = True) -> None:
+        super().__init__(enabled)
+
+
+def _nonfinite(array: np.ndarray) -> bool:
+    return array.dtype.kind in "fc" and not np.isfinite(array).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# Function, Context, Node
+# ----------------------------------------------------------------------------------------------
+class Context:
+    """What ``forward`` leaves for ``backward``: saved arrays and any other attributes.
+
+    ``save_for_backward(a, b)`` takes arrays.  ``saved_tensors`` gives them back as Tensors; an
+    array that *is* one of the op's inputs (or its output) comes back as that very Tensor, so a
+    backward rule written with ops stays connected to the graph and can itself be differentiated.
+    """
+
+    def __init__(self) -> None:
+        self.needs_input_grad: tuple[bool, ...] = ()
+        self._to_save: tuple = ()
+        self._saved: tuple | None = ()
+        self._versions: tuple = ()
+        self._freed = False
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self._to_save = arrays
+
+    def _resolve(self, inputs: Sequence[Any], output: "Tensor") -> None:
+        from .tensor import Tensor
+        by_id = {id(t._data): t for t in inputs if isinstance(t, Tensor)}
+        saved, versions = [], []
+        for value in self._to_save:
+            if value is None:
+                saved.append(None)
+            elif isinstance(value, Tensor):
+                saved.append(value)
+            elif value is output._data:
+                saved.append(weakref.ref(output))  # a strong reference would make a cycle
+                versions.append(output._version)
+                continue
+            elif id(value) in by_id:
+                saved.append(by_id[id(value)])
+            else:
+                saved.append(Tensor(value))
+            versions.append(saved[-1]._version if isinstance(saved[-1], Tensor) else None)
+        self._saved, self._versions, self._to_save = tuple(saved), tuple(versions), ()
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time.")
+        out = []
+        for value, version in zip(self._saved, self._versions):
+            if isinstance(value, weakref.ref):
+                value = value()
+            if version is not None and value._version != version:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: a tensor of shape {tuple(value.shape)} is at version "
+                    f"{value._version}; expected version {version} instead.")
+            out.append(value)
+        return tuple(out)
+
+    def _rebind_output(self, old: "Tensor", new: "Tensor") -> None:
+        """An in-place op moved its result into ``new``: saved references to ``old`` follow it."""
+        if self._saved:
+            moved = [isinstance(v, weakref.ref) and v() is old for v in self._saved]
+            self._saved = tuple(weakref.ref(new) if m else v for v, m in zip(self._saved, moved))
+            self._versions = tuple(new._version if m else v
+                                   for v, m in zip(self._versions, moved))
+
+    def free(self) -> None:
+        if self._saved:
+            self._saved, self._freed = None, True
+
+
+class Node:
+    """The backward half of one op application: ``grad_fn`` of the op's output."""
+
+    __slots__ = ("function", "ctx", "inputs", "trace")
+
+    def __init__(self, function: type, ctx: Context, inputs: tuple, trace: str | None) -> None:
+        self.function, self.ctx, self.inputs, self.trace = function, ctx, inputs, trace
+
+    def name(self) -> str:
+        return f"{self.function.__name__}Backward"
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((t.grad_fn if t is not None else None, 0) for t in self.inputs)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class Function:
+    """Base class of every differentiable op.
+
+    Subclasses define ``forward(ctx, *args, **kwargs)`` on NumPy arrays (Tensor arguments arrive as
+    their arrays; other arguments as they are) and ``backward(ctx, grad)`` on Tensors, returning one
+    gradient per positional argument (``None`` where there is none).  The engine sums each gradient
+    back to its input's shape, so rules may return broadcast-shaped gradients.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: "Tensor") -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> "Tensor":
+        from .tensor import Tensor
+        ctx = Context()
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        with np.errstate(all="ignore"):  # inf/nan follow IEEE as in NumPy and PyTorch
+            data = cls.forward(ctx, *arrays, **kwargs)
+        anomaly = is_anomaly_enabled()
+        if anomaly and _nonfinite(data) and not any(
+                isinstance(a, np.ndarray) and _nonfinite(a) for a in arrays):
+            raise FloatingPointError(
+                f"detect_anomaly: {cls.__name__} forward produced NaN or inf from finite inputs "
+                f"(input shapes {[tuple(a.shape) for a in arrays if isinstance(a, np.ndarray)]})")
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        out = Tensor(data)
+        if any(needs) and is_grad_enabled():
+            ctx.needs_input_grad = needs
+            inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
+            ctx._resolve(inputs, out)
+            trace = "".join(traceback.format_stack(limit=8)[:-1]) if anomaly else None
+            out.grad_fn = Node(cls, ctx, inputs, trace)
+            out._requires_grad = True
+        return out
+
+
+# ----------------------------------------------------------------------------------------------
+# the engine
+# ----------------------------------------------------------------------------------------------
+def _topological_order(roots: Iterable["Tensor"]) -> list["Tensor"]:
+    """Tensors reachable from ``roots`` through grad_fn links, inputs before outputs.
+
+    An explicit stack instead of recursion, so a 10,000-op chain needs no recursion limit.
+    """
+    order, seen = [], set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor.grad_fn is not None:
+            for parent in tensor.grad_fn.inputs:
+                if parent is not None and parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def unbroadcast(grad: "Tensor", shape: tuple) -> "Tensor":
+    """Sum ``grad`` over the axes that broadcasting added or stretched, giving it ``shape``.
+
+    If y = broadcast(x), each x entry feeds several y entries, so ∂L/∂x is the sum of their
+    gradients (the multivariate chain rule).
+    """
+    shape = tuple(shape)
+    if tuple(grad.shape) == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    summed = grad.sum(dim=axes, keepdim=True) if axes else grad
+    return summed.reshape(shape)
+
+
+def _as_gradient(value: Any, like: "Tensor", op: str) -> "Tensor":
+    from .tensor import Tensor
+    g = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+    if tuple(g.shape) != tuple(like.shape):
+        try:
+            g = unbroadcast(g, like.shape)
+        except (ValueError, RuntimeError) as error:
+            raise RuntimeError(f"{op}: gradient of shape {tuple(g.shape)} cannot be summed to the "
+                               f"input's shape {tuple(like.shape)}") from error
+    # keep a float32 parameter's gradient float32; a complex gradient of a real input is kept
+    # complex, because it carries the complex-step derivative in its imaginary part.
+    if g.dtype != like.dtype and not (g.dtype.kind == "c" and like.dtype.kind != "c"):
+        g = g.to(like.dtype)
+    return g
+
+
+def _run_backward(roots: Sequence["Tensor"], root_grads: Sequence["Tensor"],
+                  retain_graph: bool, create_graph: bool,
+                  inputs: Sequence["Tensor"] | None) -> dict[int, "Tensor"]:
+    """Propagate ``root_grads`` from ``roots``.
+
+    With ``inputs=None`` gradients are accumulated into ``.grad`` of leaves (and of non-leaves
+    that called ``retain_grad``); otherwise they are returned for ``inputs`` only.
+    """
+    order = _topological_order(roots)
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    if wanted is not None:  # prune: only nodes that lead to a wanted tensor need their backward
+        useful: set[int] = set()
+        for t in order:
+            if id(t) in wanted or (t.grad_fn is not None and any(
+                    p is not None and id(p) in useful for p in t.grad_fn.inputs)):
+                useful.add(id(t))
+    grads: dict[int, Tensor] = {}
+    for root, g in zip(roots, root_grads):
+        grads[id(root)] = grads[id(root)] + g if id(root) in grads else g
+    captured: dict[int, Tensor] = {}
+    anomaly = is_anomaly_enabled()
+    with set_grad_enabled(create_graph):
+        for tensor in reversed(order):
+            g = grads.pop(id(tensor), None)
+            if g is None:
+                continue
+            for hook in tensor._hooks:
+                result = hook(g)
+                g = result if result is not None else g
+            if wanted is not None:
+                if id(tensor) in wanted:
+                    captured[id(tensor)] = g
+                if id(tensor) not in useful or tensor.grad_fn is None:
+                    continue
+            elif tensor.grad_fn is None or tensor._retains_grad:
+                stored = g if create_graph else g.detach()
+                tensor.grad = stored if tensor.grad is None else tensor.grad + stored
+            node = tensor.grad_fn
+            if node is None:
+                continue
+            results = node.function.backward(node.ctx, g)
+            if not isinstance(results, tuple):
+                results = (results,)
+            if len(results) != len(node.inputs):
+                raise RuntimeError(f"{node.name()} returned {len(results)} gradients for "
+                                   f"{len(node.inputs)} inputs")
+            for parent, pg in zip(node.inputs, results):
+                if parent is None or pg is None or not parent.requires_grad:
+                    continue
+                pg = _as_gradient(pg, parent, node.name())
+                if anomaly and _nonfinite(pg._data) and not _nonfinite(g._data):
+                    raise FloatingPointError(
+                        f"detect_anomaly: {node.name()} returned NaN or inf in its gradient for an "
+                        f"input of shape {tuple(parent.shape)}; the op was created at:\n"
+                        f"{node.trace or '(trace unavailable)'}")
+                key = id(parent)
+                grads[key] = grads[key] + pg if key in grads else pg
+            if not retain_graph:
+                node.ctx.free()
+    return captured
+
+
+def _seed_gradients(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any] | None,
+                    op: str) -> list["Tensor"]:
+    from .tensor import Tensor
+    seeds = []
+    grad_outputs = [None] * len(outputs) if grad_outputs is None else list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"{op}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{op}: outputs must be Tensors, got {type(out).__name__}")
+        if not out.requires_grad:
+            raise RuntimeError(f"{op}: element {i} of tensors does not require grad and does not "
+                               f"have a grad_fn")
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs "
+                                   f"(output {i} has shape {tuple(out.shape)})")
+            g = Tensor(np.ones(out.shape, dtype=out.dtype))
+        elif not isinstance(g, Tensor):
+            g = Tensor(np.asarray(g, dtype=out.dtype))
+        if tuple(g.shape) != tuple(out.shape):
+            raise RuntimeError(f"{op}: gradient has shape {tuple(g.shape)} but output {i} has "
+                               f"shape {tuple(out.shape)}")
+        seeds.append(g)
+    return seeds
+
+
+def backward(tensors: "Tensor | Sequence[Tensor]", grad_tensors: Any = None,
+             retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    """Accumulate d(tensors)/d(leaf) · grad_tensors into every leaf's ``.grad``."""
+    from .tensor import Tensor
+    outputs = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is not None and (isinstance(grad_tensors, Tensor) or
+                                     not isinstance(grad_tensors, (list, tuple))):
+        grad_tensors = [grad_tensors]
+    seeds = _seed_gradients(outputs, grad_tensors, "backward")
+    retain = create_graph if retain_graph is None else retain_graph
+    _run_backward(outputs, seeds, retain, create_graph, None)
+
+
+def grad(outputs: "Tensor | Sequence[Tensor]", inputs: "Tensor | Sequence[Tensor]",
+         grad_outputs: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple:
+    """Return the gradients of ``outputs`` with respect to ``inputs`` without touching ``.grad``.
+
+    As ``torch.autograd.grad``: ``grad_outputs`` weights each output (the vector of a
+    vector-Jacobian product); ``create_graph=True`` makes the result differentiable again.
+    """
+    from .tensor import Tensor
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: inputs[{i}] (shape {tuple(t.shape)}) does not require grad")
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    seeds = _seed_gradients(outputs, grad_outputs, "grad")
+    retain = create_graph if retain_graph is None else retain_graph
+    captured = _run_backward(outputs, seeds, retain, create_graph, inputs)
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: inputs[{i}] (shape {tuple(t.shape)}) was not used to compute "
+                               f"the outputs; pass allow_unused=True to get None for it")
+        result.append(g)
+    return tuple(result)

@@ -1,0 +1,109 @@
+"""Data types, the default floating dtype, and PyTorch's type-promotion rules.
+
+lemmata's dtypes are NumPy dtypes (``lemmata.float32 is numpy.dtype("float32")``).  Promotion
+follows PyTorch rather than NumPy where they differ: an integer tensor combined with a float
+tensor takes the float tensor's dtype (NumPy would widen int64 + float32 to float64), a Python
+float combined with an integer tensor gives the default dtype, and a zero-dimensional tensor does
+not widen a higher-dimensional one of the same kind.
+"""
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "float16", "float32", "float64", "complex64", "complex128", "int8", "int16", "int32", "int64",
+    "uint8", "bool_", "half", "float", "double", "long", "int", "cfloat", "cdouble",
+    "get_default_dtype", "set_default_dtype", "promote_types", "dtype_name", "as_dtype",
+    "is_floating_point", "is_complex",
+]
+
+float16 = half = np.dtype("float16")
+float32 = float = np.dtype("float32")
+float64 = double = np.dtype("float64")
+complex64 = cfloat = np.dtype("complex64")
+complex128 = cdouble = np.dtype("complex128")
+int8, int16, uint8 = np.dtype("int8"), np.dtype("int16"), np.dtype("uint8")
+int32 = int = np.dtype("int32")
+int64 = long = np.dtype("int64")
+bool_ = np.dtype("bool")
+
+_default = float32
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of tensors made from Python floats (float32 unless changed)."""
+    return _default
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the dtype of tensors made from Python floats: float32 or float64 (as PyTorch)."""
+    global _default
+    dtype = as_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point dtypes are supported, got {dtype}")
+    _default = dtype
+
+
+def default_complex_dtype() -> np.dtype:
+    return complex128 if _default == float64 else complex64
+
+
+def as_dtype(dtype: Any) -> np.dtype:
+    """Normalise a dtype given as a lemmata/NumPy dtype, a Python type or a name."""
+    if dtype is None:
+        return _default
+    if dtype is builtins.float:
+        return _default
+    if dtype is builtins.int:
+        return int64
+    try:
+        return np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"unknown dtype {dtype!r}") from error
+
+
+def dtype_name(dtype: np.dtype) -> str:
+    """PyTorch's spelling, for reprs: ``lemmata.float32``."""
+    return f"lemmata.{np.dtype(dtype).name}"
+
+
+def is_floating_point(dtype: np.dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def is_complex(dtype: np.dtype) -> bool:
+    return np.dtype(dtype).kind == "c"
+
+
+def promote_types(a: np.dtype, b: np.dtype, a_dims: int = 1, b_dims: int = 1) -> np.dtype:
+    """The dtype of a binary op's result, by PyTorch's rules (categories bool < int < float < complex)."""
+    ka, kb = _KIND_RANK[a.kind], _KIND_RANK[b.kind]
+    if ka != kb:
+        high, low = (a, b) if ka > kb else (b, a)
+        if high.kind == "c" and low == float64:
+            return complex128
+        return high
+    if a_dims == 0 and b_dims > 0:
+        return b
+    if b_dims == 0 and a_dims > 0:
+        return a
+    return np.promote_types(a, b)
+
+
+def scalar_dtype(value: Any, tensor_dtype: np.dtype) -> np.dtype:
+    """The dtype a Python scalar takes next to a tensor: it never widens the tensor within a kind."""
+    kind = {builtins.bool: "b", builtins.int: "i", builtins.float: "f",
+            builtins.complex: "c"}.get(type(value))
+    if kind is None:
+        kind = np.asarray(value).dtype.kind
+    if _KIND_RANK[kind] <= _KIND_RANK[tensor_dtype.kind]:
+        return tensor_dtype
+    if kind == "f":
+        return _default
+    if kind == "c":
+        return complex128 if tensor_dtype == float64 else default_complex_dtype()
+    return int64

@@ -1,0 +1,22 @@
+"""The ops: every differentiable computation, one family per module.
+
+Each op is a :class:`~lemmata.autograd.Function` (forward on arrays, backward on Tensors, side by
+side) plus a functional form that checks its arguments; Tensor methods and operators call these.
+"""
+from .arguments import normalize_dim, normalize_dims
+from .elementwise import (
+    abs, add, ceil, clamp, clip, cos, div, divide, eq, erf, exp, expm1, floor, floor_divide, ge,
+    gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log, log1p, logical_and, logical_not,
+    logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow, reciprocal, relu, remainder,
+    round, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, sub, tanh, true_divide, where,
+)
+from .linalg import bmm, dot, matmul, mm, mv, outer
+from .reduce import (
+    amax, amin, argmax, argmin, logsumexp, log_softmax, max, mean, min, norm, prod, softmax, std,
+    sum, var,
+)
+from .shape import (
+    assign_index, broadcast_to, cast, cat, chunk, clone, concat, concatenate, expand, expand_as,
+    flatten, flip, gather, getitem, index_put, narrow, pad, permute, repeat, reshape, select,
+    split, squeeze, stack, swapaxes, t, transpose, unbind, unflatten, unsqueeze, view,
+)

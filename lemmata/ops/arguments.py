@@ -1,0 +1,92 @@
+"""Argument checking shared by the ops: dims, operands and their dtype promotion.
+
+Errors raised here name the op and the shapes at fault, so that no bare NumPy message escapes
+a public call.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor
+
+
+def normalize_dim(dim: Any, ndim: int, op: str) -> int:
+    """A dim in [-ndim, ndim) as a non-negative int (a 0-d tensor accepts -1 and 0)."""
+    if isinstance(dim, Tensor):
+        dim = dim.item()
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimension"
+                         f"{'s' if ndim != 1 else ''} (expected to be in range of "
+                         f"[{-size}, {size - 1}])")
+    return int(dim) % size
+
+
+def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """``None`` → all dims; an int or a sequence → sorted non-negative dims, no repeats."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (list, tuple)):
+        dims = tuple(normalize_dim(d, ndim, op) for d in dim)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
+        return tuple(sorted(dims)) if ndim else ()
+    return (normalize_dim(dim, ndim, op),) if ndim else ()
+
+
+def as_tensor_like(value: Any, like: Tensor) -> Tensor:
+    """A Python scalar or array next to ``like`` becomes a Tensor of the dtype PyTorch would give."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (numbers.Number, np.number, np.bool_)):
+        return Tensor(np.asarray(value, dtype=dtypes.scalar_dtype(value, like.dtype)))
+    array = np.asarray(value)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"expected a Tensor, number or numeric array, got {type(value).__name__}")
+    return Tensor(array)
+
+
+def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors of the promoted dtype, after checking that they broadcast."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(np.asarray(a))
+    a = as_tensor_like(a, b) if not isinstance(a, Tensor) else a
+    b = as_tensor_like(b, a)
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise RuntimeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
+                           f"broadcast together") from None
+    dtype = dtypes.promote_types(a.dtype, b.dtype, a.ndim, b.ndim)
+    return a.to(dtype), b.to(dtype)
+
+
+def floating(t: Tensor) -> Tensor:
+    """Integer and bool tensors become the default float dtype (for exp, log, division ...)."""
+    return t if t.dtype.kind in "fc" else t.to(dtypes.get_default_dtype())
+
+
+def shape_tuple(size: Sequence[Any], op: str) -> tuple[int, ...]:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean shape (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Tensor)) or (
+            len(size) == 1 and hasattr(size[0], "__len__")):
+        size = tuple(size[0])
+    out = []
+    for n in size:
+        if isinstance(n, Tensor):
+            n = n.item()
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{op}: sizes must be ints, got {size!r}")
+        out.append(int(n))
+    return tuple(out)
+
+
+def real(array: np.ndarray) -> np.ndarray:
+    """The real part: piecewise ops branch on it so that they stay holomorphic off their kinks."""
+    return array.real if array.dtype.kind == "c" else array

@@ -1,0 +1,101 @@
+"""Matrix multiplication, with NumPy's batching and 1-D rules.
+
+For C = A B:  ∂L/∂A = (∂L/∂C) Bᵀ  and  ∂L/∂B = Aᵀ (∂L/∂C)  — one BLAS call each.  A 1-D
+operand is treated as a row (left) or column (right) vector and the extra dim removed again;
+broadcast batch dims are summed back by the engine.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import Function
+from ..tensor import Tensor
+from .arguments import as_tensor_like
+
+
+class MatMul(Function):
+    """a @ b (NumPy semantics)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:        # dot product: g is a scalar
+            return (g * b if need_a else None), (g * a if need_b else None)
+        if a.ndim == 1:                        # (n) @ (..., n, m) -> (..., m)
+            ga = (g.unsqueeze(-2) @ b.mT).squeeze(-2) if need_a else None
+            gb = a.unsqueeze(-1) @ g.unsqueeze(-2) if need_b else None
+            return ga, gb
+        if b.ndim == 1:                        # (..., n, m) @ (m) -> (..., n)
+            ga = g.unsqueeze(-1) @ b.unsqueeze(-2) if need_a else None
+            gb = (a.mT @ g.unsqueeze(-1)).squeeze(-1) if need_b else None
+            return ga, gb
+        return (g @ b.mT if need_a else None), (a.mT @ g if need_b else None)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(np.asarray(a))
+    a, b = _promoted(as_tensor_like(a, b), as_tensor_like(b, a))
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
+    inner_a = a.shape[-1]
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if inner_a != inner_b:
+        raise RuntimeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
+                           f"multiplied ({inner_a} != {inner_b})")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"matmul: batch dims of {tuple(a.shape)} and {tuple(b.shape)} cannot "
+                           f"be broadcast together") from None
+    return MatMul.apply(a, b)
+
+
+def _promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    dtype = dtypes.promote_types(a.dtype, b.dtype)
+    return a.to(dtype), b.to(dtype)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm: expects two matrices, got shapes {tuple(a.shape)} and "
+                           f"{tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"bmm: expects two 3-D tensors with the same batch size, got shapes "
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def mv(a: Tensor, v: Tensor) -> Tensor:
+    if a.ndim != 2 or v.ndim != 1:
+        raise RuntimeError(f"mv: expects a matrix and a vector, got shapes {tuple(a.shape)} and "
+                           f"{tuple(v.shape)}")
+    return matmul(a, v)
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"dot: expects 1-D tensors, got shapes {tuple(a.shape)} and "
+                           f"{tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"outer: expects 1-D tensors, got shapes {tuple(a.shape)} and "
+                           f"{tuple(b.shape)}")
+    return a.unsqueeze(1) * b.unsqueeze(0)

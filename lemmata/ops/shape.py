@@ -1,0 +1,586 @@
+"""Shape ops: they move entries around without arithmetic, so each backward moves the gradient
+back the same way (reshape ↔ reshape, permute ↔ inverse permute, index ↔ scatter-add,
+pad ↔ crop, cat ↔ split, expand ↔ sum).
+"""
+from __future__ import annotations
+
+import builtins
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import Function
+from ..tensor import Tensor
+from .arguments import as_tensor_like, normalize_dim, shape_tuple
+
+# ------------------------------------------------------------------------------ views
+
+
+class Reshape(Function):
+    """The same entries in a new shape;  the gradient is reshaped back."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape), None
+
+
+class Permute(Function):
+    """Reorder the dims;  the gradient is permuted by the inverse permutation."""
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.inverse = tuple(np.argsort(dims))
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.permute(ctx.inverse), None
+
+
+class Expand(Function):
+    """Broadcast to a larger shape (a read-only view);  the gradient is summed back by the engine."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+class Cast(Function):
+    """Change dtype;  the gradient is cast back (a complex gradient of a real input stays
+    complex: it carries a complex-step derivative)."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.dtype.kind not in "fc" or (g.dtype.kind == "c" and ctx.dtype.kind != "c"):
+            return g, None
+        return g.to(ctx.dtype), None
+
+
+class Clone(Function):
+    """A copy with its own memory;  identity derivative."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Flip(Function):
+    """Reverse the order along dims (used for true convolution);  flip the gradient back."""
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.flip(x, dims).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return flip(g, ctx.dims), None
+
+
+# ------------------------------------------------------------------------------ indexing
+
+
+def _normalize_index(index: Any) -> Any:
+    """Tensors in an index become arrays; lists become integer/boolean arrays."""
+    if isinstance(index, tuple):
+        return tuple(_normalize_index(i) for i in index)
+    if isinstance(index, Tensor):
+        if index.dtype.kind not in "biu":
+            raise IndexError(f"tensors used as indices must be long, int or bool tensors, "
+                             f"got {dtypes.dtype_name(index.dtype)}")
+        return index._data
+    if isinstance(index, list):
+        array = np.asarray(index)
+        if array.size and array.dtype.kind not in "biu":
+            raise IndexError(f"index lists must hold ints or bools, got {index!r}")
+        return array.astype(np.int64) if array.size == 0 else array
+    return index
+
+
+def _is_basic(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer))
+               and not isinstance(p, bool) for p in parts)
+
+
+def _index_error(x_shape: tuple, index: Any, error: Exception) -> IndexError:
+    return IndexError(f"__getitem__: index {index!r} is invalid for a tensor of shape "
+                      f"{tuple(x_shape)} ({error})")
+
+
+class GetItem(Function):
+    """x[index] (basic, slice, integer-array and boolean-mask indexing, as NumPy);
+    the backward scatters the gradient into zeros, adding where an entry was picked twice."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        try:
+            out = x[index]
+        except (IndexError, TypeError, ValueError) as error:
+            raise _index_error(x.shape, index, error) from None
+        return out if isinstance(out, np.ndarray) else np.asarray(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAdd.apply(g, ctx.index, ctx.shape), None
+
+
+class IndexAdd(Function):
+    """zeros(shape) with g added at ``index`` — GetItem's adjoint; its own backward is GetItem."""
+
+    @staticmethod
+    def forward(ctx, g, index, shape):
+        ctx.index = index
+        out = np.zeros(shape, dtype=g.dtype)
+        if _is_basic(index):
+            out[index] = g           # basic indexing picks each entry at most once
+        else:
+            np.add.at(out, index, g)  # integer arrays may repeat an entry: accumulate
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return GetItem.apply(gg, ctx.index), None, None
+
+
+class IndexPut(Function):
+    """x with x[index] replaced by v (the functional form of ``x[index] = v``);
+    ∂/∂x is g with the overwritten entries zeroed, ∂/∂v is g[index]."""
+
+    @staticmethod
+    def forward(ctx, x, v, index):
+        ctx.index, ctx.v_shape = index, v.shape
+        out = x.copy()
+        assign_index(out, index, v)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = gv = None
+        if ctx.needs_input_grad[0]:
+            gx = IndexPut.apply(g, Tensor(np.zeros((), g.dtype)), ctx.index)
+        if ctx.needs_input_grad[1]:
+            gv = g[ctx.index]
+        return gx, gv, None
+
+
+def assign_index(array: np.ndarray, index: Any, value: Any) -> None:
+    """``array[index] = value`` with lemmata's index rules and error messages."""
+    index = _normalize_index(index)
+    value = value._data if isinstance(value, Tensor) else value
+    try:
+        array[index] = value
+    except (IndexError, TypeError) as error:
+        raise _index_error(array.shape, index, error) from None
+    except ValueError as error:
+        raise RuntimeError(f"__setitem__: value of shape {np.shape(value)} cannot be assigned to "
+                           f"x[{index!r}] of a tensor of shape {array.shape} ({error})") from None
+
+
+class Gather(Function):
+    """out[..., i, ...] = x[..., index[..., i, ...], ...] along ``dim``;
+    the backward adds the gradient back at the gathered positions."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        return np.take_along_axis(x, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ScatterAdd.apply(g, ctx.dim, ctx.index, ctx.shape), None, None
+
+
+class ScatterAdd(Function):
+    """zeros(shape) with src added at ``index`` along ``dim`` — Gather's adjoint."""
+
+    @staticmethod
+    def forward(ctx, src, dim, index, shape):
+        ctx.dim, ctx.index = dim, index
+        out = np.zeros(shape, dtype=src.dtype)
+        full = list(np.indices(index.shape, sparse=True))
+        full[dim] = index
+        np.add.at(out, tuple(full), src)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Gather.apply(gg, ctx.dim, ctx.index), None, None, None
+
+
+# ------------------------------------------------------------------------------ joining, padding
+
+
+class Cat(Function):
+    """Concatenate along ``dim``;  the gradient is split back into the pieces."""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([0] + [a.shape[dim] for a in arrays])
+        return np.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        index = [builtins.slice(None)] * g.ndim
+        pieces = []
+        for start, stop in zip(ctx.bounds[:-1], ctx.bounds[1:]):
+            index[ctx.dim] = builtins.slice(int(start), int(stop))
+            pieces.append(g[tuple(index)])
+        return tuple(pieces)
+
+
+class Pad(Function):
+    """Constant padding, ``widths`` = ((before, after) per dim), negative widths crop;
+    the backward is the opposite padding of the gradient (a crop), i.e. Pad with −widths."""
+
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        ctx.widths = widths
+        crop = tuple(builtins.slice(-min(b, 0), n + min(a, 0) if n + min(a, 0) >= 0 else 0)
+                     for (b, a), n in zip(widths, x.shape))
+        x = x[crop]
+        grow = [(builtins.max(b, 0), builtins.max(a, 0)) for b, a in widths]
+        return np.pad(x, grow, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Pad.apply(g, tuple((-b, -a) for b, a in ctx.widths), 0), None, None
+
+
+# ------------------------------------------------------------------------------ functional forms
+
+
+def _check(x: Any, op: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    return x
+
+
+def reshape(x: Tensor, *shape: Any) -> Tensor:
+    """The same entries in shape ``shape`` (one entry may be −1: inferred)."""
+    _check(x, "reshape")
+    shape = shape_tuple(shape, "reshape")
+    if builtins.sum(1 for n in shape if n == -1) > 1 or any(n < -1 for n in shape):
+        raise RuntimeError(f"reshape: invalid shape {shape}: at most one dimension may be -1 "
+                           f"and none may be negative otherwise")
+    known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+    fits = known == x.numel() if -1 not in shape else (known != 0 and x.numel() % known == 0)
+    if not fits:
+        raise RuntimeError(f"reshape: shape {list(shape)} is invalid for input of size "
+                           f"{x.numel()} (input shape {tuple(x.shape)})")
+    if tuple(shape) == tuple(x.shape):
+        return x
+    return Reshape.apply(x, shape)
+
+
+view = reshape
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    _check(x, "flatten")
+    if x.ndim == 0:
+        return x.reshape(1)
+    s = normalize_dim(start_dim, x.ndim, "flatten")
+    e = normalize_dim(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = x.shape
+    return x.reshape(tuple(shape[:s]) + (int(np.prod(shape[s:e + 1], dtype=np.int64)),)
+                     + tuple(shape[e + 1:]))
+
+
+def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    d = normalize_dim(dim, x.ndim, "unflatten")
+    return x.reshape(tuple(x.shape[:d]) + tuple(sizes) + tuple(x.shape[d + 1:]))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    _check(x, "unsqueeze")
+    d = normalize_dim(dim, x.ndim + 1, "unsqueeze")
+    shape = list(x.shape)
+    shape.insert(d, 1)
+    return x.reshape(shape)
+
+
+def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+    """Drop size-1 dims (all of them, or those in ``dim``; others are left, as PyTorch)."""
+    _check(x, "squeeze")
+    if dim is None:
+        dims = [i for i, n in enumerate(x.shape) if n == 1]
+    else:
+        dims = [normalize_dim(d, x.ndim, "squeeze")
+                for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+    return x.reshape([n for i, n in enumerate(x.shape) if not (i in dims and n == 1)])
+
+
+def permute(x: Tensor, *dims: Any) -> Tensor:
+    _check(x, "permute")
+    dims = shape_tuple(dims, "permute")
+    if len(dims) != x.ndim:
+        raise RuntimeError(f"permute: number of dims {len(dims)} doesn't match the input's "
+                           f"{x.ndim} dimensions (shape {tuple(x.shape)})")
+    dims = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
+    if sorted(dims) != list(range(x.ndim)):
+        raise RuntimeError(f"permute: dims {dims} are not a permutation of 0..{x.ndim - 1}")
+    return x if dims == tuple(range(x.ndim)) else Permute.apply(x, dims)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    _check(x, "transpose")
+    if x.ndim < 2 and x.ndim == 0:
+        return x
+    a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
+    dims = list(range(x.ndim))
+    dims[a], dims[b] = dims[b], dims[a]
+    return permute(x, dims)
+
+
+swapaxes = transpose
+
+
+def t(x: Tensor) -> Tensor:
+    """Transpose a matrix (a vector or scalar is returned as it is)."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but got {x.ndim}-D "
+                           f"(shape {tuple(x.shape)})")
+    return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+def expand(x: Tensor, *sizes: Any) -> Tensor:
+    """Broadcast to ``sizes`` (−1 keeps a dim); no copy."""
+    _check(x, "expand")
+    sizes = shape_tuple(sizes, "expand")
+    if len(sizes) < x.ndim:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
+                           f"or equal to the number of dimensions in the tensor ({x.ndim})")
+    lead = len(sizes) - x.ndim
+    target = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+    for i, n in enumerate(x.shape):
+        if n != 1 and n != target[lead + i]:
+            raise RuntimeError(f"expand: the expanded size of the tensor ({target[lead + i]}) must "
+                               f"match the existing size ({n}) at non-singleton dimension "
+                               f"{lead + i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                               f"{list(x.shape)}")
+    if target == tuple(x.shape):
+        return x
+    return Expand.apply(x, target)
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    return expand(x, other.shape)
+
+
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    return expand(x, tuple(shape))
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """Tile ``x``: each dim repeated sizes[i] times (via unsqueeze, expand and reshape)."""
+    sizes = shape_tuple(sizes, "repeat")
+    if len(sizes) < x.ndim:
+        raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than "
+                           f"the number of dimensions of the tensor ({x.ndim})")
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    y = x.reshape(shape)
+    interleaved = [d for n in shape for d in (1, n)]
+    target = [d for r, n in zip(sizes, shape) for d in (r, n)]
+    return y.reshape(interleaved).expand(target).reshape([r * n for r, n in zip(sizes, shape)])
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    dtype = dtypes.as_dtype(dtype)
+    if dtype == x.dtype:
+        return x
+    if dtype.kind not in "fc" or x.dtype.kind not in "fc":
+        return Tensor(x._data.astype(dtype))  # no gradient flows through integer casts
+    return Cast.apply(x, dtype)
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone.apply(_check(x, "clone"))
+
+
+def flip(x: Tensor, dims: Any) -> Tensor:
+    _check(x, "flip")
+    dims = dims if isinstance(dims, (tuple, list)) else (dims,)
+    return Flip.apply(x, tuple(normalize_dim(d, x.ndim, "flip") for d in dims))
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    index = _normalize_index(index)
+    if isinstance(index, np.ndarray) and index.dtype == np.bool_ and index.shape != x.shape[
+            :index.ndim]:
+        raise IndexError(f"__getitem__: boolean mask of shape {index.shape} does not match the "
+                         f"indexed tensor of shape {tuple(x.shape)}")
+    return GetItem.apply(x, index)
+
+
+def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
+    """A copy of x with x[index] = value, differentiable in both x and value."""
+    return IndexPut.apply(x, as_tensor_like(value, x).to(x.dtype), _normalize_index(index))
+
+
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    d = normalize_dim(dim, x.ndim, "select")
+    if not -x.shape[d] <= index < x.shape[d]:
+        raise IndexError(f"select: index {index} out of range for dim {dim} of size "
+                         f"{x.shape[d]} (shape {tuple(x.shape)})")
+    return x[(builtins.slice(None),) * d + (index,)]
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = normalize_dim(dim, x.ndim, "narrow")
+    if start < 0:
+        start += x.shape[d]
+    if not (0 <= start and start + length <= x.shape[d] and length >= 0):
+        raise IndexError(f"narrow: start {start} + length {length} exceeds dim {dim} of size "
+                         f"{x.shape[d]}")
+    return x[(builtins.slice(None),) * d + (builtins.slice(start, start + length),)]
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j] = x[index[i][j]][j] (for dim = 0) — as ``torch.gather``."""
+    d = normalize_dim(dim, x.ndim, "gather")
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"gather: index must be an integer tensor, got {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"gather: index has {idx.ndim} dimensions but the input has {x.ndim} "
+                           f"(index {idx.shape}, input {tuple(x.shape)})")
+    if idx.size and (idx.min() < -x.shape[d] or idx.max() >= x.shape[d]):
+        raise IndexError(f"gather: index out of range [{-x.shape[d]}, {x.shape[d]}) for dim {d} "
+                         f"of input {tuple(x.shape)}")
+    return Gather.apply(x, d, idx)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenate along ``dim``; all other dims must agree."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat: expected a non-empty list of Tensors")
+    for i, t_ in enumerate(tensors):
+        _check(t_, f"cat (element {i})")
+    tensors = [t_ for t_ in tensors if not (t_.ndim == 1 and t_.shape[0] == 0)] or tensors[:1]
+    d = normalize_dim(dim, tensors[0].ndim, "cat")
+    first = tensors[0].shape
+    for i, t_ in enumerate(tensors):
+        if t_.ndim != len(first) or any(a != b for j, (a, b) in enumerate(zip(t_.shape, first))
+                                        if j != d):
+            raise RuntimeError(f"cat: sizes of tensors must match except in dimension {d}; tensor "
+                               f"0 has shape {tuple(first)} and tensor {i} has shape "
+                               f"{tuple(t_.shape)}")
+    dtype = tensors[0].dtype
+    for t_ in tensors[1:]:
+        dtype = dtypes.promote_types(dtype, t_.dtype)
+    return Cat.apply(*[t_.to(dtype) for t_ in tensors], dim=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack: expected a non-empty list of Tensors")
+    shapes = {tuple(t_.shape) for t_ in tensors}
+    if len(shapes) != 1:
+        raise RuntimeError(f"stack: expects each tensor to be equal size, got shapes "
+                           f"{[tuple(t_.shape) for t_ in tensors]}")
+    d = normalize_dim(dim, tensors[0].ndim + 1, "stack")
+    return cat([unsqueeze(t_, d) for t_ in tensors], d)
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of size ``split_size`` (the last may be smaller), or of the given sizes."""
+    d = normalize_dim(dim, x.ndim, "split")
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise RuntimeError(f"split: split sizes {sizes} must sum to the size {n} of dim {d} "
+                               f"(shape {tuple(x.shape)})")
+    else:
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise RuntimeError(f"split: split_size must be positive, got {size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    bounds = np.cumsum([0] + sizes)
+    return tuple(narrow(x, d, int(a), int(b - a)) for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    if chunks <= 0:
+        raise RuntimeError(f"chunk: number of chunks must be positive, got {chunks}")
+    d = normalize_dim(dim, x.ndim, "chunk")
+    return split(x, builtins.max(1, -(-x.shape[d] // chunks)), d)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    d = normalize_dim(dim, x.ndim, "unbind")
+    return tuple(select(x, d, i) for i in range(x.shape[d]))
+
+
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad as ``torch.nn.functional.pad``: ``pad`` lists (before, after) pairs starting from the
+    *last* dim.  'constant' (negative widths crop), 'reflect', 'replicate' and 'circular'."""
+    _check(x, "pad")
+    pad = [int(p) for p in pad]
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: padding length {len(pad)} must be even and at most twice the "
+                         f"number of dims ({x.ndim}, shape {tuple(x.shape)})")
+    pairs = [(0, 0)] * (x.ndim - len(pad) // 2) + [
+        (pad[2 * i], pad[2 * i + 1]) for i in reversed(range(len(pad) // 2))]
+    if mode == "constant":
+        for (b, a), n in zip(pairs, x.shape):
+            if n + b + a < 0:
+                raise RuntimeError(f"pad: resulting padded dimension would be negative (input "
+                                   f"shape {tuple(x.shape)}, pad {pad})")
+        return Pad.apply(x, tuple(pairs), 0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', "
+                         f"got {mode!r}")
+    out = x
+    for d, (b, a) in enumerate(pairs):  # gather along each padded dim: derivative by GetItem
+        if b == a == 0:
+            continue
+        n = x.shape[d]
+        if builtins.min(b, a) < 0:
+            raise ValueError(f"pad: negative padding is only supported in 'constant' mode")
+        if mode == "reflect" and builtins.max(b, a) >= n:
+            raise ValueError(f"pad: padding ({b}, {a}) should be less than the input size {n} of "
+                             f"dim {d} for reflect mode (shape {tuple(x.shape)})")
+        if mode == "circular" and builtins.max(b, a) > n:
+            raise ValueError(f"pad: padding ({b}, {a}) should be at most the input size {n} of "
+                             f"dim {d} for circular mode")
+        positions = np.arange(-b, n + a)
+        if mode == "reflect":
+            period = 2 * (n - 1)
+            positions = np.abs((positions + period) % period if period else positions * 0)
+            positions = np.where(positions >= n, period - positions, positions)
+        elif mode == "replicate":
+            positions = np.clip(positions, 0, n - 1)
+        else:
+            positions = positions % n
+        out = out[(builtins.slice(None),) * d + (positions,)]
+    return out
