@@ -6,3 +6,5 @@ from .ids import CLAIM_IDS
 from .registry import Claim, ClaimResult, Evidence, claim, get, registered, run
 
 __all__ = ["CLAIM_IDS", "Claim", "ClaimResult", "Evidence", "claim", "get", "registered", "run"]
+
+from . import ryu22, ryu24, ttic  # noqa: E402,F401  (registers the claims of each document)

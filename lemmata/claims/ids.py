@@ -57,3 +57,17 @@ CLAIM_IDS: tuple[str, ...] = (
     "bouman.q5_5",
     "bouman.q5_6",
 )
+
+
+#: The seed documents, by claim-id prefix: (file name, document).
+DOCUMENTS: dict[str, tuple[str, str]] = {
+    "ryu22": ("000_d85d049c3e3e2b0f.txt", "Mathematical Foundations of Deep Neural Networks "
+              "(SNU M1407.001200, E. Ryu), midterm, Fall 2022"),
+    "ttic": ("001_c4415d6bd9947e93.txt", "TTIC 31230 Fundamentals of Deep Learning "
+             "(D. McAllester), midterm with solutions"),
+    "ryu24": ("002_afca89283d6ba948.txt", "SNU M1407.001200, midterm with solutions, Spring 2024"),
+    "hw6": ("003_13a39b0b72803044.txt", "SNU M1407.001200, Homework 6 with solutions, "
+            "Spring 2024"),
+    "bouman": ("004_05df64ab86e8d486.txt", "Purdue BME/ECE 695 Deep Learning, Midterm I with "
+               "solutions, Spring 2022"),
+}

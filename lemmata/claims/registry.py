@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .ids import CLAIM_IDS
+from .ids import CLAIM_IDS, DOCUMENTS
 
 __all__ = ["Evidence", "Claim", "claim", "registered", "get", "run", "ClaimResult"]
 
@@ -40,7 +40,14 @@ class Claim:
 
     @property
     def document(self) -> str:
-        return self.id.split(".")[0]
+        """The seed document's file name and title."""
+        file, title = DOCUMENTS[self.id.split(".")[0]]
+        return f"{file} ({title})"
+
+    @property
+    def problem(self) -> str:
+        """The problem and part, e.g. 'q6a' or 'p4c'."""
+        return self.id.split(".", 1)[1]
 
 
 @dataclass
