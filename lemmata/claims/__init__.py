@@ -7,4 +7,4 @@ from .registry import Claim, ClaimResult, Evidence, claim, get, registered, run
 
 __all__ = ["CLAIM_IDS", "Claim", "ClaimResult", "Evidence", "claim", "get", "registered", "run"]
 
-from . import ryu22, ryu24, ttic  # noqa: E402,F401  (registers the claims of each document)
+from . import bouman, hw6, ryu22, ryu24, ttic  # noqa: E402,F401  (registers the claims of each document)
