@@ -223,3 +223,66 @@ he_q6b = _register_he("b", "He init: E[y⁺] = 0")
 he_q6c = _register_he("c", "He init: E[(y⁺_i)²] = n_in σ_A²/2")
 he_q6d = _register_he("d", "He init: the outputs y⁺_i are uncorrelated")
 he_q6e = _register_he("e", "He init: y⁺ is symmetric")
+
+
+def _optimiser_trajectory(make_optimiser, steps: int, seed: int) -> np.ndarray:
+    """Train a small tanh MLP on a regression problem; return the parameters after each step."""
+    from lemmata import optim  # noqa: F401  (imported here: claims load before optim is used)
+    rng = generator(seed)
+    X = lemmata.tensor(rng.standard_normal((64, 5)))
+    Y = lemmata.tensor(np.sin(X.numpy().sum(1, keepdims=True)))
+    W1 = lemmata.tensor(rng.standard_normal((5, 16)) * 0.5, requires_grad=True)
+    W2 = lemmata.tensor(rng.standard_normal((16, 1)) * 0.5, requires_grad=True)
+    optimiser = make_optimiser([W1, W2])
+    path = []
+    for _ in range(steps):
+        optimiser.zero_grad()
+        loss = ((X @ W1).tanh() @ W2 - Y).square().mean()
+        loss.backward()
+        optimiser.step()
+        path.append(np.concatenate([W1.detach().numpy().ravel(), W2.detach().numpy().ravel()]))
+    return np.array(path)
+
+
+@claim("ryu22.q1a", "RMSProp is Adam without bias correction with β₁ = 0, β₂ = α, same ε")
+def rmsprop_is_adam(beta1: float = 0.0, alpha: float = 0.9, eps: float = 1e-8,
+                    lr: float = 1e-2, steps: int = 100, seed: int = 23) -> Evidence:
+    from lemmata import optim
+    adam = _optimiser_trajectory(lambda p: optim.Adam(p, lr=lr, betas=(beta1, alpha), eps=eps,
+                                                      bias_correction=False), steps, seed)
+    rmsprop = _optimiser_trajectory(lambda p: optim.RMSprop(p, lr=lr, alpha=alpha, eps=eps),
+                                    steps, seed)
+    gap = float(np.abs(adam - rmsprop).max())
+    return Evidence(
+        holds=gap <= 1e-12,
+        measured={"max |θ_Adam − θ_RMSprop| over 100 steps": gap,
+                  "parameter movement over the run": float(np.abs(adam[-1] - adam[0]).max())},
+        expected={"(β₁, β₂, ε)": [0.0, alpha, eps], "difference": 0.0},
+        tolerance=1e-12,
+        explanation=(
+            "With β₁ = 0 Adam's first moment is m₁^{k+1} = g^k, and its second moment is "
+            "RMSProp's m₂ when β₂ equals RMSProp's decay; without bias correction both steps are "
+            "θ − α g^k ⊘ √(m₂ + ε) (the document puts ε under the root in both; lemmata's "
+            "optimisers put it outside, as PyTorch does, in both). So RMSProp = Adam(β₁ = 0, "
+            "β₂, ε, no bias correction): lemmata.optim.Adam(bias_correction=False) and "
+            "lemmata.optim.RMSprop give the same iterates over 100 steps on an MLP."))
+
+
+@claim("ryu22.q1b", "signSGD is Adam without bias correction with β₁ = β₂ = 0, ε = 0")
+def signsgd_is_adam(beta1: float = 0.0, beta2: float = 0.0, eps: float = 0.0, lr: float = 1e-3,
+                    steps: int = 100, seed: int = 24) -> Evidence:
+    from lemmata import optim
+    adam = _optimiser_trajectory(lambda p: optim.Adam(p, lr=lr, betas=(beta1, beta2), eps=eps,
+                                                      bias_correction=False), steps, seed)
+    sign = _optimiser_trajectory(lambda p: optim.SignSGD(p, lr=lr), steps, seed)
+    gap = float(np.abs(adam - sign).max())
+    return Evidence(
+        holds=gap <= 1e-12,
+        measured={"max |θ_Adam − θ_signSGD| over 100 steps": gap},
+        expected={"(β₁, β₂, ε)": [0.0, 0.0, 0.0], "difference": 0.0},
+        tolerance=1e-12,
+        explanation=(
+            "β₁ = β₂ = 0 give m₁^{k+1} = g^k and m₂^{k+1} = g^k ⊗ g^k; with ε = 0 the step is "
+            "α g^k ⊘ √(g^k ⊗ g^k) = α g^k ⊘ |g^k| = α sign(g^k) for nonzero entries. "
+            "lemmata.optim.Adam with these settings and lemmata.optim.SignSGD give the same "
+            "iterates."))

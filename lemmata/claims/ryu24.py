@@ -229,3 +229,48 @@ def log_softmax_idempotent(k: int = 7, trials: int = 50, temperature: float = 1.
         explanation=(
             "e^{(log μ(z))ᵢ} = μ(z)ᵢ and Σⱼ μ(z)ⱼ = 1, so applying log-softmax again divides by 1: "
             "log μ(log μ(z)) = log μ(z). Checked on 50 vectors with entries up to ~10³ in scale."))
+
+
+@claim("ryu24.q7", "Weight decay and ℓ² regularisation differ under SGD with momentum")
+def weight_decay_vs_l2(lr: float = 0.1, momentum: float = 0.9, steps: int = 3,
+                       seed: int = 7) -> Evidence:
+    from lemmata import optim
+    theta0 = generator(seed).standard_normal(4)
+    lambdas = [0.01, 0.1, 0.5, 1.0]
+
+    def run(**options) -> np.ndarray:
+        theta = lemmata.tensor(theta0, requires_grad=True)
+        optimiser = optim.SGD([theta], lr=lr, momentum=momentum, **options)
+        path = [theta0]
+        for _ in range(steps):  # the hint's case: the loss is constant, so g^k = 0
+            optimiser.zero_grad()
+            (theta * 0.0).sum().backward()
+            optimiser.step()
+            path.append(theta.detach().numpy().copy())
+        return np.array(path)
+
+    second_order_gaps, decay_geometric = [], True
+    for lam in lambdas:
+        mu = lr * lam  # the decay that matches the first ℓ² step: θ¹ = (1 − αλ)θ⁰ = (1 − μ)θ⁰
+        decay = run(weight_decay=lam, decoupled_weight_decay=True)
+        l2 = run(weight_decay=lam)
+        decay_geometric &= bool(np.allclose(decay, (1 - mu) ** np.arange(steps + 1)[:, None]
+                                            * theta0, rtol=1e-13, atol=0))
+        # ℓ²: θ² = ((1 − αλ)² − αβλ)θ⁰, so θ²/θ⁰ − (θ¹/θ⁰)² = −αβλ ≠ 0: not geometric
+        ratio = l2[2] / theta0 - (l2[1] / theta0) ** 2
+        second_order_gaps.append(float(ratio.mean()))
+    predicted = [-lr * momentum * lam for lam in lambdas]
+    matches = np.allclose(second_order_gaps, predicted, rtol=1e-10, atol=1e-15)
+    nonzero = all(abs(g) > 1e-12 for g in second_order_gaps)
+    return Evidence(
+        holds=bool(decay_geometric and matches and nonzero),
+        measured={"weight decay: θᵏ = (1 − μ)ᵏθ⁰": decay_geometric,
+                  "ℓ²: θ²/θ⁰ − (θ¹/θ⁰)² for λ = " + str(lambdas): second_order_gaps},
+        expected={"ℓ²: −αβλ (nonzero, so no γ with θᵏ = γᵏθ⁰)": predicted},
+        tolerance=1e-10,
+        explanation=(
+            "With g^k = 0, weight decay gives v^k = 0 and θ^k = (1 − μ)^k θ⁰. ℓ² regularisation "
+            "gives θ¹ = (1 − αλ)θ⁰ and θ² = ((1 − αλ)² − αβλ)θ⁰, so θ^k = γ^kθ⁰ would need "
+            "αβλ = 0, impossible for α, β, λ > 0. lemmata.optim.SGD with "
+            "decoupled_weight_decay=True (μ = lr·weight_decay) and with the usual coupled "
+            "weight_decay reproduce both trajectories; with momentum 0 they coincide."))

@@ -10,6 +10,8 @@ from lemmata import claims
 
 # claim id -> keyword arguments that break the document's premise; the claim must then NOT hold
 PERTURBATIONS = {
+    "ryu22.q1a": {"beta1": 0.5},
+    "ryu22.q1b": {"beta2": 0.5},
     "ryu22.q4": {"swap_labels": True},
     "ryu22.q5a": {"init_scale": 0.1},
     "ryu22.q5b": {"activation": "sigmoid"},
@@ -30,6 +32,7 @@ PERTURBATIONS = {
     "ryu24.q3a": {"flip_label": True},
     "ryu24.q3b": {"flip_label": True},
     "ryu24.q4": {"temperature": 2.0},
+    "ryu24.q7": {"momentum": 0.0},
     "hw6.p3": {"residual": False},
     "bouman.q3_1": {"exponent_shift": 0.5},
     "bouman.q3_2": {"drop_prior": True},
