@@ -150,7 +150,9 @@ class Context:
     def save_for_backward(self, *arrays: Any) -> None:
         self._to_save = arrays
 
-    def _resolve(self, inputs: Sequence[Any], output: "Tensor") -> None:
+    def _resolve(self, inputs: Sequence[Any], output: "Tensor", raw_output: Any) -> None:
+        """Map saved arrays to Tensors; ``raw_output`` is what forward returned (a NumPy scalar
+        for 0-d results, which the output Tensor wraps in a new array)."""
         from .tensor import Tensor
         by_id = {id(t._data): t for t in inputs if isinstance(t, Tensor)}
         saved, versions = [], []
@@ -159,7 +161,7 @@ class Context:
                 saved.append(None)
             elif isinstance(value, Tensor):
                 saved.append(value)
-            elif value is output._data:
+            elif value is output._data or value is raw_output:
                 saved.append(weakref.ref(output))  # a strong reference would make a cycle
                 versions.append(output._version)
                 continue
@@ -257,7 +259,7 @@ class Function:
         if any(needs) and is_grad_enabled():
             ctx.needs_input_grad = needs
             inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
-            ctx._resolve(inputs, out)
+            ctx._resolve(inputs, out, data)
             trace = "".join(traceback.format_stack(limit=8)[:-1]) if anomaly else None
             out.grad_fn = Node(cls, ctx, inputs, trace)
             out._requires_grad = True
