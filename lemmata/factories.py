@@ -59,8 +59,8 @@ def _infer_dtype(data: Any) -> np.dtype:
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, Tensor):
         array = data._data
-    elif isinstance(data, np.ndarray):
-        array = data
+    elif isinstance(data, (np.ndarray, np.generic)):  # NumPy data keeps its dtype, as PyTorch
+        array = np.asarray(data)
     else:
         inferred = _infer_dtype(data) if dtype is None else None
         nested = _unwrap(data)
