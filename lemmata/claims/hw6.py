@@ -9,7 +9,7 @@ import numpy as np
 import lemmata
 
 from .registry import Evidence, claim
-from .statistics import generator
+from .statistics import estimate, generator, randomise
 
 
 def _residual_mlp(rng, n: int, m: int, L: int, zero_layer: int | None):
@@ -106,3 +106,125 @@ def residual_backprop(n: int = 4, m: int = 5, L: int = 6, residual: bool = True,
             "(iii) ∂y_L/∂y_ℓ is a product of factors diag(σ′)A + I, which contain I: a zero A_j "
             "or σ′ = 0 leaves the factor I instead of 0, so the product need not vanish. All "
             "formulas are compared with lemmata's reverse mode (σ = tanh)."))
+
+
+@claim("hw6.p1", "linear→dropout→σ equals linear→σ→dropout for ReLU and LeakyReLU, not Sigmoid")
+def dropout_commutes(p: float = 0.4, input_size: int = 6, output_size: int = 5,
+                     seed: int = 31) -> Evidence:
+    from lemmata import nn
+    from lemmata import random as lrandom
+    rng = generator(seed)
+    linear = nn.Linear(input_size, output_size).double()
+    randomise(linear, rng)
+    x = lemmata.tensor(rng.standard_normal((64, input_size)))
+    saved = lrandom.get_rng_state()
+    gaps = {}
+    try:
+        for name in ("ReLU", "Sigmoid", "LeakyReLU"):
+            sigma, dropout = getattr(nn, name)(), nn.Dropout(p=p)
+            lrandom.manual_seed(seed)         # the same mask for both orders
+            first = dropout(sigma(linear(x)))
+            lrandom.manual_seed(seed)
+            second = sigma(dropout(linear(x)))
+            gaps[name] = float((first - second).abs().max().detach())
+    finally:
+        lrandom.set_rng_state(saved)
+    answer = {"ReLU": True, "Sigmoid": False, "LeakyReLU": True}
+    reproduced = {name: (gaps[name] < 1e-12) == answer[name] for name in gaps}
+    return Evidence(
+        holds=all(reproduced.values()),
+        measured={"max |dropout(σ(z)) − σ(dropout(z))| with the same mask": gaps},
+        expected={"equivalent": answer},
+        tolerance=1e-12,
+        explanation=(
+            "Dropout multiplies by a mask H with entries 0 or 1/(1 − p) ≥ 0. ReLU and LeakyReLU "
+            "are positively homogeneous, σ(hz) = hσ(z) for h ≥ 0, so σ(H∗z) = H∗σ(z): cases (a) "
+            "and (c) are equivalent. Sigmoid is not: for a kept unit σ(z/0.6) ≠ σ(z)/0.6, and "
+            "for a dropped unit σ(0) = ½ ≠ 0, so (b) is not."))
+
+
+@claim("hw6.p2", "Identity-activation MLP under PyTorch's default init: E[y_L] = 0, "
+                 "Var(y_L) = 1/3^L + Σₖ 1/(3^{L−k} n_k)")
+def default_init_variance(widths: tuple = (8, 6, 4, 1), samples: int = 40000,
+                          init_bound_scale: float = 1.0, seed: int = 32) -> Evidence:
+    from lemmata import nn
+    from lemmata import random as lrandom
+    saved = lrandom.get_rng_state()
+    lrandom.manual_seed(seed)
+    try:
+        rng = generator(seed)
+        y = lemmata.tensor(rng.standard_normal((samples, widths[0])))
+        for n_in, n_out in zip(widths[:-1], widths[1:]):
+            # one nn.Linear with n_out·samples outputs holds `samples` independent layers: its
+            # default initialisation depends only on fan_in = n_in
+            layer = nn.Linear(n_in, n_out * samples).double()
+            with lemmata.no_grad():
+                layer.weight.mul_(init_bound_scale)
+                layer.bias.mul_(init_bound_scale)
+            A = layer.weight.detach().reshape(samples, n_out, n_in)
+            b = layer.bias.detach().reshape(samples, n_out)
+            y = (A @ y.unsqueeze(-1)).squeeze(-1) + b
+    finally:
+        lrandom.set_rng_state(saved)
+    y_L = y.numpy()[:, 0]
+    L = len(widths) - 1
+    closed_var = 1 / 3 ** L + sum(1 / (3 ** (L - k) * widths[k]) for k in range(L))
+    mean = estimate(y_L)
+    var = estimate((y_L - 0.0) ** 2)  # E[y_L] = 0, so Var = E[y_L²]
+    return Evidence(
+        holds=mean.agrees(0.0) and var.agrees(closed_var),
+        measured={"E[y_L]": mean.as_dict(), "Var(y_L) = E[y_L²]": var.as_dict()},
+        expected={"E[y_L]": 0.0, "1/3^L + Σₖ 1/(3^{L−k} n_k)": closed_var},
+        tolerance=4.0,
+        explanation=(
+            "PyTorch's default Linear init draws weights and biases from U(±1/√n_{ℓ−1}), with "
+            "variance 1/(3n_{ℓ−1}). Then E[(y_ℓ)ᵢ²] = n_{ℓ−1}·(1/(3n_{ℓ−1}))E[y_{ℓ−1}²] + "
+            "1/(3n_{ℓ−1}) = (1/3)(E[y_{ℓ−1}²] + 1/n_{ℓ−1}), which unrolls to the closed form. "
+            f"Estimated over {samples} networks initialised by lemmata.nn.Linear itself."))
+
+
+@claim("hw6.p4", "Split-transform-merge: 213,504 vs 78,592 parameters, and STMConv is a "
+                 "grouped convolution")
+def split_transform_merge(shuffle_groups: bool = False, seed: int = 33) -> Evidence:
+    from lemmata.models import MyConvLayer, STMConv
+    from lemmata.nn import functional as F
+    rng = generator(seed)
+    count = lambda m: sum(p.numel() for p in m.parameters())
+    plain, stm = MyConvLayer(), STMConv()
+    randomise(stm, rng, scale=0.1)
+    stm.double()
+    # the same layer as three convolutions: 1×1 256→128 (the 32 branches' 1×1s stacked),
+    # 3×3 with groups = 32, and a grouped 1×1 128 → 32·256 whose 32 outputs are summed
+    w1 = lemmata.cat([c.weight for c in stm.layer1]).detach()
+    b1 = lemmata.cat([c.bias for c in stm.layer1]).detach()
+    order = list(range(32))
+    if shuffle_groups:
+        order = order[1:] + order[:1]
+    w2 = lemmata.cat([stm.layer2[i].weight for i in order]).detach()
+    b2 = lemmata.cat([stm.layer2[i].bias for i in order]).detach()
+    w3 = lemmata.cat([c.weight for c in stm.layer3]).detach()
+    b3 = lemmata.cat([c.bias for c in stm.layer3]).detach()
+    x = lemmata.tensor(rng.standard_normal((2, 256, 6, 6)))
+    with lemmata.no_grad():
+        branches = F.relu(F.conv2d(x, w1, b1))
+        branches = F.relu(F.conv2d(branches, w2, b2, padding=1, groups=32))
+        branches = F.relu(F.conv2d(branches, w3, b3, groups=32))
+        grouped = branches.reshape(2, 32, 256, 6, 6).sum(1)
+        direct = stm(x)
+    gap = float((grouped - direct).abs().max())
+    grouped_params = sum(t.numel() for t in (w1, b1, w2, b2, w3, b3))
+    return Evidence(
+        holds=(count(plain), count(stm)) == (213504, 78592) and grouped_params == 78592
+        and gap < 1e-10,
+        measured={"MyConvLayer parameters": count(plain), "STMConv parameters": count(stm),
+                  "grouped form parameters": grouped_params,
+                  "max |STMConv(x) − grouped form(x)|": gap},
+        expected={"MyConvLayer": 213504, "STMConv": 78592, "difference": 0.0},
+        tolerance=1e-10,
+        explanation=(
+            "MyConvLayer: 256·128 + 128 + 128·128·9 + 128 + 128·256 + 256 = 213,504. STMConv: 32 "
+            "branches of (256·4 + 4) + (4·4·9 + 4) + (4·256 + 256) = 32·2,456 = 78,592. The 32 "
+            "branches are one 1×1 convolution with 128 outputs, a 3×3 convolution with groups = "
+            "32, and a grouped 1×1 convolution whose 32 groups of 256 outputs are summed; the "
+            "document's listing needed two fixes (the ModuleList's closing bracket, and "
+            "out.append instead of out = out.append)."))

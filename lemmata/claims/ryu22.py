@@ -10,7 +10,7 @@ import numpy as np
 import lemmata
 
 from .registry import Evidence, claim
-from .statistics import estimate, generator
+from .statistics import estimate, generator, randomise
 
 
 @claim("ryu22.q4", "Logistic regression (KL to one-hot targets) is BCE on sigmoid outputs")
@@ -286,3 +286,156 @@ def signsgd_is_adam(beta1: float = 0.0, beta2: float = 0.0, eps: float = 0.0, lr
             "α g^k ⊘ √(g^k ⊗ g^k) = α g^k ⊘ |g^k| = α sign(g^k) for nonzero entries. "
             "lemmata.optim.Adam with these settings and lemmata.optim.SignSGD give the same "
             "iterates."))
+
+
+_POINTWISE = {"relu": lemmata.relu, "tanh": lemmata.tanh, "sin": lemmata.sin}
+
+
+@claim("ryu22.q2", "conv→MP→ReLU, conv→ReLU→MP and conv→ReLU→MP→ReLU are the same function")
+def conv_pool_relu_commute(activation: str = "relu", in_chan: int = 3, out_chan: int = 4,
+                           seed: int = 25) -> Evidence:
+    from lemmata.models import model1, model2, model3
+    rng = generator(seed)
+    models = [model1(in_chan, out_chan), model2(in_chan, out_chan), model3(in_chan, out_chan)]
+    randomise(models[0], rng)
+    for m in models[1:]:
+        m.load_state_dict(models[0].state_dict())
+    for m in models:
+        m.double()
+    act = _POINTWISE[activation]
+    conv, mp = models[0].conv, models[0].mp
+    compositions = [lambda x: act(mp(conv(x))), lambda x: mp(act(conv(x))),
+                    lambda x: act(mp(act(conv(x))))]
+    x = lemmata.tensor(rng.standard_normal((4, in_chan, 12, 12)))
+    outputs, grads = [], []
+    for f in compositions:
+        out = f(x)
+        weights = lemmata.tensor(rng.standard_normal(out.shape)) if not outputs else weights
+        g = lemmata.autograd.grad((out * weights).sum(), [conv.weight, conv.bias])
+        outputs.append(out.detach().numpy())
+        grads.append(np.concatenate([t.numpy().ravel() for t in g]))
+    listing_gap = max(float(np.abs(m(x).detach().numpy() - o).max())
+                      for m, o in zip(models, outputs))
+    value_gap = max(float(np.abs(o - outputs[0]).max()) for o in outputs[1:])
+    grad_gap = max(float(np.abs(g - grads[0]).max()) for g in grads[1:])
+    return Evidence(
+        holds=value_gap == 0.0 and grad_gap < 1e-12 and listing_gap == 0.0,
+        measured={"max |output difference| between the three": value_gap,
+                  "max |∂/∂(w, b) difference|": grad_gap,
+                  "listings model1..3 vs the compositions": listing_gap},
+        expected={"differences": 0.0},
+        tolerance=1e-12,
+        explanation=(
+            "ReLU is non-decreasing, so max(ReLU(a), ReLU(b)) = ReLU(max(a, b)): max pooling "
+            "commutes with ReLU (exactly, in floating point), and ReLU∘ReLU = ReLU removes the "
+            "second ReLU of model3. The three listings, with the same weights, agree to the last "
+            "bit in value and in gradient."))
+
+
+@claim("ryu22.q3", "A 3×3, padding-1, C→C convolution is the identity iff w[c, c′, i, j] = "
+                   "δ_{cc′}δ_{i1}δ_{j1} and b = 0")
+def identity_convolution(channels: int = 4, centre: tuple = (1, 1), seed: int = 26) -> Evidence:
+    from lemmata import func, nn
+    rng = generator(seed)
+    conv = nn.Conv2d(channels, channels, kernel_size=3, padding=1).double()
+    with lemmata.no_grad():
+        conv.weight.zero_()
+        conv.bias.zero_()
+        for c in range(channels):
+            conv.weight[c, c, centre[0], centre[1]] = 1.0
+    worst = 0.0
+    for v, h in [(5, 7), (8, 8), (1, 3)]:
+        X = lemmata.tensor(rng.standard_normal((2, channels, v, h)))
+        worst = max(worst, float((conv(X) - X).abs().max().detach()))
+    # uniqueness: (w, b) ↦ conv_{w,b}(X) is injective for a generic X (full column rank)
+    X = lemmata.tensor(rng.standard_normal((1, channels, 8, 8)))  # 64 pixels > 9C + 1 unknowns
+    w, b = conv.weight.detach(), conv.bias.detach()
+    J = func.jacobian(lambda wb: lemmata.nn.functional.conv2d(
+        X, wb[:w.numel()].reshape(w.shape), wb[w.numel():], padding=1).flatten(),
+        lemmata.cat([w.flatten(), b]))
+    rank = int(np.linalg.matrix_rank(J.numpy()))
+    return Evidence(
+        holds=worst == 0.0 and rank == w.numel() + b.numel(),
+        measured={"max |conv(X) − X|": worst,
+                  "rank of ∂conv(X)/∂(w, b)": rank},
+        expected={"difference": 0.0, "rank (unique solution)": w.numel() + b.numel()},
+        tolerance=0.0,
+        explanation=(
+            "Output (c, i, j) is b_c + Σ_{c′,p,q} w[c, c′, p, q] X[c′, i+p−1, j+q−1] (zero "
+            "padding). It equals X[c, i, j] for every X iff the only nonzero weight of output "
+            "channel c is w[c, c, 1, 1] = 1 (0-based centre tap) and b_c = 0. The map (w, b) ↦ "
+            "conv(X) is linear and injective for a generic X, so this solution is the only one."))
+
+
+def _support(x: lemmata.Tensor) -> tuple[list[int], list[int]]:
+    """Rows and columns where any channel of the (1, C, H, W) tensor is nonzero."""
+    nonzero = (x.detach().numpy()[0] != 0).any(axis=0)
+    return np.flatnonzero(nonzero.any(axis=1)).tolist(), np.flatnonzero(nonzero.any(axis=0)).tolist()
+
+
+def _propagate(interval: tuple[int, int], size: int, layers) -> tuple[tuple[int, int], int]:
+    """Where a nonzero input interval [lo, hi] of a dimension of length ``size`` can make the
+    output nonzero, read off each layer's kernel, stride, padding and ceil_mode."""
+    from lemmata import nn
+    lo, hi = interval
+    for layer in layers:
+        if isinstance(layer, nn.Conv2d):
+            k, pad, s = layer.kernel_size[0], layer.padding[0], layer.stride[0]
+        elif isinstance(layer, nn.MaxPool2d):
+            k = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
+            s = layer.stride if isinstance(layer.stride, int) else layer.stride[0]
+            pad = layer.padding if isinstance(layer.padding, int) else layer.padding[0]
+        else:
+            continue
+        span = size + 2 * pad - k
+        out = (-(-span // s) if getattr(layer, "ceil_mode", False) else span // s) + 1
+        if getattr(layer, "ceil_mode", False) and (out - 1) * s >= size + pad:
+            out -= 1
+        # output o reads inputs o·s − pad … o·s − pad + k − 1
+        lo, hi = max(0, -(-(lo + pad - k + 1) // s)), min(out - 1, (hi + pad) // s)
+        size = out
+    return (lo, hi), size
+
+
+@claim("ryu22.q7", "NiN: outputs approximately but not exactly shift-invariant; the nonzero "
+                   "entries of out1, out2, out3")
+def nin_shift(shift: int = 4, seed: int = 27) -> Evidence:
+    from lemmata.models import NiN
+    rng = generator(seed)
+    model = NiN().double().eval()
+    randomise(model, rng, scale=0.05, positive=True)  # positive weights: no cancellation
+    X = lemmata.zeros((1, 3, 32, 32), dtype=lemmata.float64)
+    X[0, 1, 19, 19] = 1.0  # the document's i = 1, j = k = 19 (0-based)
+    X_shifted = lemmata.zeros((1, 3, 32, 32), dtype=lemmata.float64)
+    X_shifted[0, 1, 19 + shift, 19] = 1.0
+    with lemmata.no_grad():
+        out1 = model.mlpconv_layer1(X)
+        out2 = model.mlpconv_layer2(out1)
+        out3 = model.mlpconv_layer3(out2)
+        y, y_shifted = model(X), model(X_shifted)
+    measured, expected = {}, {}
+    layers = []
+    for name, out, seq in [("out1", out1, model.mlpconv_layer1), ("out2", out2,
+                            model.mlpconv_layer2), ("out3", out3, model.mlpconv_layer3)]:
+        layers += list(seq)
+        rows, cols = _support(out)
+        (lo, hi), _ = _propagate((19, 19), 32, layers)
+        measured[f"{name} nonzero rows j"], measured[f"{name} nonzero cols k"] = rows, cols
+        expected[f"{name} rows and cols"] = list(range(lo, hi + 1))
+    patterns = all(measured[f"{n} nonzero rows j"] == expected[f"{n} rows and cols"] ==
+                   measured[f"{n} nonzero cols k"] for n in ("out1", "out2", "out3"))
+    rel = float((y - y_shifted).norm() / y.norm())
+    measured["‖out(X) − out(X̃)‖/‖out(X)‖"] = rel
+    expected["shifted output"] = "approximately equal (relative difference < 1), not exactly"
+    return Evidence(
+        holds=bool(patterns and 0 < rel < 1.0),
+        measured=measured, expected=expected,
+        explanation=(
+            "Each 5×5 (padding 2) or 3×3 (padding 1) convolution widens the nonzero interval by "
+            "2 or 1 on each side, 1×1 convolutions and ReLU keep it (with positive weights "
+            "nothing cancels), and each 3×3 stride-2 ceil-mode max pool maps [lo, hi] to "
+            "[⌈(lo − 2)/2⌉, ⌊hi/2⌋]. So out1 is nonzero on rows/cols 8–10 of 16, out2 on 2–6 of "
+            "8, out3 on 1–7 of 8. The 4-pixel shift equals the total stride, so interior "
+            "features just move one position, and the global average pool nearly undoes that; "
+            "but at the border (out3 is clipped at row 7 for X̃) they differ, so the outputs "
+            "are approximately, not exactly, equal."))

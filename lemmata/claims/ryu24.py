@@ -10,7 +10,7 @@ import numpy as np
 import lemmata
 
 from .registry import Evidence, claim
-from .statistics import estimate, generator
+from .statistics import estimate, generator, randomise
 
 
 def _ema_trajectories(beta: float, mu: float, sigma: float, steps: int, runs: int, seed: int,
@@ -274,3 +274,64 @@ def weight_decay_vs_l2(lr: float = 0.1, momentum: float = 0.9, steps: int = 3,
             "αβλ = 0, impossible for α, β, λ > 0. lemmata.optim.SGD with "
             "decoupled_weight_decay=True (μ = lr·weight_decay) and with the usual coupled "
             "weight_decay reproduce both trajectories; with momentum 0 they coincide."))
+
+
+@claim("ryu24.q5", "LeCun-style 3×3 padded convolution: E[Y] = 0 and, away from the border, "
+                   "E[Y²] = 9 C_in σ_w² + σ_b²")
+def lecun_conv_statistics(c_in: int = 4, c_out: int = 2, m: int = 6, sigma_w: float = 0.3,
+                          sigma_b: float = 0.5, samples: int = 20000, input_mean: float = 0.0,
+                          seed: int = 8) -> Evidence:
+    from lemmata.nn import functional as F
+    rng = generator(seed)
+    # one grouped convolution evaluates `samples` independent (w, b, X) draws at once
+    X = lemmata.tensor(input_mean + rng.standard_normal((1, samples * c_in, m, m)))
+    w = lemmata.tensor(sigma_w * rng.standard_normal((samples * c_out, c_in, 3, 3)))
+    b = lemmata.tensor(sigma_b * rng.standard_normal(samples * c_out))
+    Y = F.conv2d(X, w, b, padding=1, groups=samples).reshape(samples, c_out, m, m).numpy()
+    means = estimate(Y.reshape(samples, -1), axis=0)
+    interior = Y[:, :, 1:m - 1, 1:m - 1].reshape(samples, -1) ** 2
+    second = estimate(interior, axis=0)
+    closed = 9 * c_in * sigma_w ** 2 + sigma_b ** 2
+    corner = estimate(Y[:, :, 0, 0] ** 2, axis=0)
+    return Evidence(
+        holds=all(e.agrees(0.0) for e in means) and all(e.agrees(closed) for e in second),
+        measured={"largest |E[Y_cij]| (all positions)": max(abs(e.mean) for e in means),
+                  "E[Y_cij²], interior positions (mean over them)":
+                      float(np.mean([e.mean for e in second])),
+                  "E[Y²] at a corner (only 4 of the 9 taps see the input)":
+                      [e.mean for e in corner]},
+        expected={"E[Y_cij]": 0.0, "3² C_in σ_w² + σ_b²": closed,
+                  "corner: 4 C_in σ_w² + σ_b²": 4 * c_in * sigma_w ** 2 + sigma_b ** 2},
+        tolerance=4.0,
+        explanation=(
+            "Y_cij = b_c + Σ_{p,q,r} w_cpqr X_{p,i+q−2,j+r−2}: zero-mean w and b independent of X "
+            "give E Y = 0, and independence of the w's gives E Y² = σ_w² Σ E X² + σ_b² with "
+            "9 C_in unit-variance terms inside the image (fewer at the border, where padding "
+            "contributes zeros). Estimated with one grouped lemmata convolution over "
+            f"{samples} independent draws."))
+
+
+@claim("ryu24.q6", "The bias-free ReLU CNN is positively homogeneous: f(αX) = αf(X) for α ≥ 0")
+def positive_homogeneity(alphas: tuple = (0.0, 0.5, 2.0, 7.0), bias: bool = False,
+                         seed: int = 9) -> Evidence:
+    from lemmata.models import Net
+    rng = generator(seed)
+    model = Net().double().eval()
+    if bias:  # a perturbation of the premise: give the first convolution a bias
+        first = model.conv_layer1[0]
+        first.bias = lemmata.nn.Parameter(lemmata.tensor(rng.standard_normal(first.out_channels)))
+    randomise(model, rng, scale=0.05)
+    X = lemmata.tensor(rng.standard_normal((2, 3, 32, 32)))
+    with lemmata.no_grad():
+        base = model(X)
+        errors = {f"α = {a:g}": float((model(a * X) - a * base).abs().max() /
+                                      base.abs().max()) for a in alphas}
+    return Evidence(
+        holds=max(errors.values()) < 1e-12,
+        measured={"max |f(αX) − αf(X)| / max |f(X)|": errors},
+        expected={"relative difference": 0.0}, tolerance=1e-12,
+        explanation=(
+            "Every layer is positively homogeneous: bias-free convolutions and linear maps are "
+            "linear, ReLU(αx) = αReLU(x) and max(αx₁, …) = α max(x₁, …) for α ≥ 0, dropout "
+            "multiplies by a fixed mask, and compositions of positively homogeneous maps are "
+            "positively homogeneous. Checked on the listing's Net in float64."))

@@ -40,3 +40,14 @@ def estimate(samples: np.ndarray, axis: int = 0) -> Estimate | list:
 def generator(seed: int) -> np.random.Generator:
     """The claim's own generator (claims never touch the global one)."""
     return np.random.default_rng(seed)
+
+
+def randomise(module, rng: np.random.Generator, scale: float = 1.0,
+              positive: bool = False) -> None:
+    """Overwrite every parameter of ``module`` with draws from ``rng`` (N(0, scale²), or their
+    absolute values), leaving the global generator untouched."""
+    import lemmata
+    with lemmata.no_grad():
+        for p in module.parameters():
+            values = scale * rng.standard_normal(tuple(p.shape))
+            p.copy_(np.abs(values) if positive else values)
