@@ -25,8 +25,15 @@ from .ops import (
     softmax, softplus, split, sqrt, square, squeeze, stack, std, sub, sum, swapaxes, t, tanh,
     transpose, true_divide, unbind, unflatten, unsqueeze, var, where,
 )
+from .ops.conv import (  # torch.conv2d etc.: the same functions as nn.functional's
+    conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+)
+from .ops.pool import (
+    adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d, max_pool2d, max_pool3d,
+)
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Size, Tensor
+from . import optim  # noqa: E402  (optimisers and learning-rate schedules)
 
 __version__ = "0.1.0"
 
@@ -46,3 +53,7 @@ def allclose(a: Tensor, b: Tensor, rtol: "float" = 1e-5, atol: "float" = 1e-8,
 
 def equal(a: Tensor, b: Tensor) -> "bool":
     return a.equal(b)
+
+
+from . import func, linalg  # noqa: E402  (function transforms; convolution matrices, Hessian spectra)
+from . import nn, models  # noqa: E402  (modules, layers, init, functional; the seed architectures)
