@@ -11,6 +11,14 @@ from .elementwise import (
     round, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, sub, tanh, true_divide, where,
 )
 from .linalg import bmm, dot, matmul, mm, mv, outer
+from .conv import (
+    conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, true_conv,
+)
+from .pool import (
+    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
+    adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d,
+    max_pool2d, max_pool3d,
+)
 from .reduce import (
     amax, amin, argmax, argmin, logsumexp, log_softmax, max, mean, min, norm, prod, softmax, std,
     sum, var,

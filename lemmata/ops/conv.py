@@ -1,0 +1,546 @@
+"""Convolution: conv1d/2d/3d, their adjoints conv_transpose1d/2d/3d, and the true convolution.
+
+Like PyTorch, ``convNd`` computes the cross-correlation of the input with the kernel:
+
+    y[n, o, p] = b[o] + Σ_c Σ_k w[o, c, k] · x_pad[n, g·C_g + c, p·s + k·d]
+
+for output position p, kernel offset k (per spatial dim), stride s, dilation d, and o in group g
+(each group of C_out/G output channels sees only its own C_g = C_in/G input channels).
+
+One idea carries the forward pass, and its adjoints carry the backward pass:
+
+* im2col: every receptive field of the padded input is copied, as a row, into one matrix (a
+  ``sliding_window_view`` sliced by stride and dilation), so the whole convolution is ONE matrix
+  product per group,  Y = cols · Wᵀ.  The matrices are laid out channels-last (NHWC), which makes
+  a 1×1 convolution a plain (N·H·W, C) @ (C, K) product; the result is returned as an NCHW view of
+  that memory.
+* col2im, the adjoint of im2col: the rows of a column matrix are added back into the image, one
+  shifted strided slice per kernel offset (never ``np.add.at``).
+
+The convolution y = C(x, w) is bilinear, so the three linear maps
+
+    C(x, w)   convolution                      (Convolution)
+    T(g, w)   its adjoint in x: ⟨T(g, w), h⟩ = ⟨g, C(h, w)⟩       (ConvolutionTranspose)
+    W(x, g)   its adjoint in w: ⟨W(x, g), v⟩ = ⟨g, C(x, v)⟩       (ConvolutionWeightGrad)
+
+close under differentiation: each one's backward is made of the other two (and itself), so
+``create_graph=True`` gives exact second and higher derivatives.  ``conv_transposeNd`` is T.
+"""
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .. import dtypes
+from ..autograd import Function
+from ..tensor import Tensor
+from .shape import flip
+
+__all__ = [
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "true_conv", "im2col", "col2im", "ConvGeometry", "Convolution", "ConvolutionTranspose",
+    "ConvolutionWeightGrad",
+]
+
+
+# ------------------------------------------------------------------------------ geometry
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Everything about a convolution except its arrays.
+
+    ``in_size``: spatial size of the convolution's input (before padding); ``out_size``: spatial
+    size of its output (at most what the padded input allows: a transposed convolution with
+    output_padding ≥ stride asks for fewer windows than fit); ``padding``: (before, after) per
+    spatial dim ('same' pads the odd extra on the right, as PyTorch).
+    """
+
+    in_size: tuple[int, ...]
+    out_size: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]
+    groups: int
+
+    @property
+    def padded_size(self) -> tuple[int, ...]:
+        return tuple(n + b + a for n, (b, a) in zip(self.in_size, self.padding))
+
+    def window_slices(self, offset: Sequence[int]) -> tuple[slice, ...]:
+        """The padded-input positions that kernel offset ``offset`` meets, one per output
+        position: p·s + k·d for p < out."""
+        return tuple(builtins.slice(k * d, k * d + (o - 1) * s + 1, s) for k, d, o, s in
+                     zip(offset, self.dilation, self.out_size, self.stride))
+
+
+def _channels_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, *S) → (N, *S, C), a view."""
+    return np.moveaxis(x, 1, -1)
+
+
+def _channels_first(x: np.ndarray) -> np.ndarray:
+    """(N, *S, C) → (N, C, *S), a view (the memory stays channels-last)."""
+    return np.moveaxis(x, -1, 1)
+
+
+def _result_dtype(*arrays: np.ndarray | None) -> np.dtype:
+    return np.result_type(*[a for a in arrays if a is not None])
+
+
+def im2col(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+    """The receptive fields of x (N, C, *S) as rows: an array (G, N·P, K·C_g) with
+    cols[g, (n, p), (k, c)] = x_pad[n, g·C_g + c, p·s + k·d]  (P output positions, K kernel
+    offsets, channels innermost so that every copied run is a contiguous channel vector)."""
+    nd, groups = len(geometry.kernel), geometry.groups
+    n, c = x.shape[:2]
+    x_last = _channels_last(x)
+    if any(b or a for b, a in geometry.padding):
+        padded = np.zeros((n,) + geometry.padded_size + (c,), dtype=x.dtype)
+        interior = tuple(builtins.slice(b, b + m) for (b, _), m in
+                         zip(geometry.padding, geometry.in_size))
+        padded[(builtins.slice(None),) + interior] = x_last
+        x_last = padded
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(geometry.kernel, geometry.dilation))
+    windows = sliding_window_view(x_last, extent, axis=tuple(range(1, nd + 1)))
+    # windows: (N, *S', C, *extent); stride picks window starts, dilation picks taps
+    windows = windows[(builtins.slice(None),)
+                      + tuple(builtins.slice(0, (o - 1) * s + 1, s)
+                              for o, s in zip(geometry.out_size, geometry.stride))
+                      + (builtins.slice(None),)
+                      + tuple(builtins.slice(None, None, d) for d in geometry.dilation)]
+    windows = windows.reshape((n,) + geometry.out_size + (groups, c // groups) + geometry.kernel)
+    # destination order (G, N, *O, *k, C_g): one copy, written in the GEMM's row order
+    order = ((nd + 1, 0) + tuple(range(1, nd + 1)) + tuple(range(nd + 3, 2 * nd + 3))
+             + (nd + 2,))
+    rows = n * int(np.prod(geometry.out_size, dtype=np.int64))
+    taps = int(np.prod(geometry.kernel, dtype=np.int64)) * (c // groups)
+    return windows.transpose(order).reshape(groups, rows, taps)
+
+
+def col2im(cols: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+    """The adjoint of :func:`im2col`: cols (G, N·P, K·C_g) added back into a zero image, one
+    shifted strided slice per kernel offset; returns x-shaped (N, C, *S) (channels-last memory)."""
+    groups = geometry.groups
+    rows = cols.shape[1]
+    n = rows // builtins.max(int(np.prod(geometry.out_size, dtype=np.int64)), 1)
+    c_g = cols.shape[2] // builtins.max(int(np.prod(geometry.kernel, dtype=np.int64)), 1)
+    cols = cols.reshape((groups, n) + geometry.out_size + geometry.kernel + (c_g,))
+    nd = len(geometry.kernel)
+    buffer = np.zeros((n,) + geometry.padded_size + (groups, c_g), dtype=cols.dtype)
+    for offset in np.ndindex(*geometry.kernel):
+        piece = cols[(builtins.slice(None),) * (nd + 2) + offset]       # (G, N, *O, C_g)
+        buffer[(builtins.slice(None),) + geometry.window_slices(offset)] += np.moveaxis(
+            piece, 0, -2)
+    crop = tuple(builtins.slice(b, b + m) for (b, _), m in zip(geometry.padding,
+                                                                  geometry.in_size))
+    image = buffer[(builtins.slice(None),) + crop]
+    return _channels_first(image.reshape(image.shape[:-2] + (groups * c_g,)))
+
+
+def _grad_rows(g: np.ndarray, groups: int) -> np.ndarray:
+    """The output gradient (N, C_out, *O) as (G, N·P, C_out/G) matrices."""
+    c_out = g.shape[1]
+    rows = g.shape[0] * int(np.prod(g.shape[2:], dtype=np.int64))
+    g_last = _channels_last(g).reshape(rows, groups, c_out // groups)
+    return g_last.transpose(1, 0, 2)
+
+
+def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
+    """w (C_out, C_g, *k) as (G, K·C_g, C_out/G), rows ordered like im2col's columns."""
+    c_out, c_g = w.shape[:2]
+    nd = w.ndim - 2
+    grouped = w.reshape((groups, c_out // groups, c_g) + w.shape[2:])
+    return grouped.transpose((0,) + tuple(range(3, nd + 3)) + (2, 1)).reshape(
+        groups, w[0].size, c_out // groups)
+
+
+def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+              geometry: ConvGeometry) -> np.ndarray:
+    """C(x, w) + b as im2col and one batched GEMM over the groups."""
+    dtype = _result_dtype(x, w, b)
+    n, groups, c_out = x.shape[0], geometry.groups, w.shape[0]
+    y = np.matmul(im2col(x.astype(dtype, copy=False), geometry),
+                  _weight_matrix(w.astype(dtype, copy=False), groups))   # (G, N·P, C_out/G)
+    y = np.moveaxis(y.reshape((groups, n) + geometry.out_size + (c_out // groups,)), 0, -2)
+    y = y.reshape((n,) + geometry.out_size + (c_out,))                    # (N, *O, C_out)
+    if b is not None:
+        y += b
+    return _channels_first(y)
+
+
+def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+                        geometry: ConvGeometry) -> np.ndarray:
+    """T(g, w) + b: one batched GEMM to columns, then col2im."""
+    dtype = _result_dtype(g, w, b)
+    groups = geometry.groups
+    cols = np.matmul(_grad_rows(g.astype(dtype, copy=False), groups),
+                     _weight_matrix(w.astype(dtype, copy=False), groups).transpose(0, 2, 1))
+    x = col2im(cols, geometry)
+    if b is not None:
+        x = x + b.reshape((-1,) + (1,) * len(geometry.kernel))
+    return x
+
+
+def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+    """W(x, g): im2col(x)ᵀ times the output gradient, one batched GEMM over the groups."""
+    dtype = _result_dtype(x, g)
+    groups = geometry.groups
+    cols = im2col(x.astype(dtype, copy=False), geometry)                  # (G, N·P, K·C_g)
+    rows = _grad_rows(g.astype(dtype, copy=False), groups)                 # (G, N·P, C_out/G)
+    gw = np.matmul(rows.transpose(0, 2, 1), cols)                          # (G, C_out/G, K·C_g)
+    c_g = x.shape[1] // groups
+    gw = gw.reshape((groups, g.shape[1] // groups) + geometry.kernel + (c_g,))
+    gw = np.moveaxis(gw, -1, 2)                                            # (G, C_out/G, C_g, *k)
+    return np.ascontiguousarray(gw.reshape((g.shape[1], c_g) + geometry.kernel))
+
+
+def _bias_gradient(g: Tensor) -> Tensor:
+    """∂L/∂b[o] = Σ over batch and positions of g[n, o, p]."""
+    return g.sum(dim=(0,) + tuple(range(2, g.ndim)))
+
+
+class Convolution(Function):
+    """y = C(x, w) + b (cross-correlation, PyTorch's convNd) by im2col and one GEMM per group.
+
+    Backward: ∂x = ConvolutionTranspose(g, w), ∂w = ConvolutionWeightGrad(x, g), ∂b = Σ g.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, *, geometry):
+        ctx.geometry = geometry
+        ctx.save_for_backward(x, w)
+        return _convolve(x, w, b, geometry)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        gx = ConvolutionTranspose.apply(g, w, None, geometry=ctx.geometry) if need_x else None
+        gw = ConvolutionWeightGrad.apply(x, g, geometry=ctx.geometry) if need_w else None
+        return gx, gw, _bias_gradient(g) if need_b else None
+
+
+class ConvolutionTranspose(Function):
+    """x = T(g, w) + b, the adjoint of C(·, w) (PyTorch's conv_transposeNd): GEMM then col2im.
+
+    Backward (T is bilinear, ⟨h, T(g, w)⟩ = ⟨C(h, w), g⟩): ∂g = Convolution(h, w),
+    ∂w = ConvolutionWeightGrad(h, g), ∂b = Σ h.
+    """
+
+    @staticmethod
+    def forward(ctx, g, w, b, *, geometry):
+        ctx.geometry = geometry
+        ctx.save_for_backward(g, w)
+        return _convolve_transpose(g, w, b, geometry)
+
+    @staticmethod
+    def backward(ctx, h):
+        g, w = ctx.saved_tensors
+        need_g, need_w, need_b = ctx.needs_input_grad
+        gg = Convolution.apply(h, w, None, geometry=ctx.geometry) if need_g else None
+        gw = ConvolutionWeightGrad.apply(h, g, geometry=ctx.geometry) if need_w else None
+        return gg, gw, _bias_gradient(h) if need_b else None
+
+
+class ConvolutionWeightGrad(Function):
+    """∂L/∂w = W(x, g) = Σ over batch and positions of g ⊗ receptive field: im2col(x)ᵀ g.
+
+    Backward (W is bilinear, ⟨v, W(x, g)⟩ = ⟨C(x, v), g⟩): ∂x = ConvolutionTranspose(g, v),
+    ∂g = Convolution(x, v).
+    """
+
+    @staticmethod
+    def forward(ctx, x, g, *, geometry):
+        ctx.geometry = geometry
+        ctx.save_for_backward(x, g)
+        return _weight_gradient(x, g, geometry)
+
+    @staticmethod
+    def backward(ctx, v):
+        x, g = ctx.saved_tensors
+        need_x, need_g = ctx.needs_input_grad
+        gx = ConvolutionTranspose.apply(g, v, None, geometry=ctx.geometry) if need_x else None
+        gg = Convolution.apply(x, v, None, geometry=ctx.geometry) if need_g else None
+        return gx, gg
+
+
+# ------------------------------------------------------------------------------ arguments
+
+
+def _int_tuple(value: Any, nd: int, name: str, op: str) -> tuple[int, ...]:
+    """An int, or a tuple/list of 1 or nd ints, as an nd-tuple (as PyTorch expands them)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(items) == 1:
+        items = items * nd
+    if len(items) != nd or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                   for v in items):
+        raise ValueError(f"{op}: expected {name} to be a single integer value or a list of {nd} "
+                         f"values to match the convolution dimensions, but got {name}={value!r}")
+    return tuple(int(v) for v in items)
+
+
+def _check_tensor(value: Any, name: str, op: str) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
+    if value.dtype.kind not in "fc":
+        raise TypeError(f"{op}: {name} must be floating point or complex, got "
+                        f"{dtypes.dtype_name(value.dtype)} (shape {tuple(value.shape)})")
+    return value
+
+
+def _common_dtype(op: str, *tensors: Tensor | None) -> list[Tensor | None]:
+    """Cast to one dtype.  PyTorch raises on mixed dtypes; lemmata promotes, so that a complex
+    input (a complex-step probe) runs through real weights."""
+    present = [t for t in tensors if t is not None]
+    dtype = present[0].dtype
+    for t in present[1:]:
+        dtype = dtypes.promote_types(dtype, t.dtype)
+    return [None if t is None else t.to(dtype) for t in tensors]
+
+
+def _batched(input: Tensor, nd: int, op: str, weight: Tensor) -> bool:
+    """Check the input's rank; True when it is unbatched (C, *S)."""
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, "
+                           f"but got input of shape {tuple(input.shape)} (weight "
+                           f"{tuple(weight.shape)})")
+    return input.ndim == nd + 2
+
+
+def _check_weight(weight: Tensor, nd: int, op: str, layout: str, input: Tensor) -> None:
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"{op}: weight must be {nd + 2}-D {layout}, but got weight of shape "
+                           f"{tuple(weight.shape)} (input {tuple(input.shape)})")
+    if any(k <= 0 for k in weight.shape[2:]) or weight.shape[0] == 0:
+        raise RuntimeError(f"{op}: weight of shape {tuple(weight.shape)} has an empty kernel or "
+                           f"no channels")
+
+
+def _check_groups(groups: Any, op: str) -> int:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
+    return int(groups)
+
+
+def _check_bias(bias: Tensor | None, channels: int, op: str) -> None:
+    if bias is None:
+        return
+    _check_tensor(bias, "bias", op)
+    if tuple(bias.shape) != (channels,):
+        raise RuntimeError(f"{op}: bias must have shape ({channels},) (one entry per output "
+                           f"channel), got {tuple(bias.shape)}")
+
+
+def _conv_padding(padding: Any, nd: int, kernel: tuple[int, ...], dilation: tuple[int, ...],
+                  stride: tuple[int, ...], op: str) -> tuple[tuple[int, int], ...]:
+    """int / tuple → symmetric pairs; 'valid' → none; 'same' → d(k−1) split with the odd extra
+    on the right (PyTorch's rule), allowed only with stride 1."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided "
+                                 f"convolutions (stride={stride})")
+            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        raise ValueError(f"{op}: invalid padding string {padding!r}, should be one of "
+                         f"'valid' or 'same'")
+    pads = _int_tuple(padding, nd, "padding", op)
+    if any(p < 0 for p in pads):
+        raise ValueError(f"{op}: negative padding is not supported, got padding={padding!r}")
+    return tuple((p, p) for p in pads)
+
+
+def _positive(values: tuple[int, ...], name: str, op: str) -> tuple[int, ...]:
+    if any(v <= 0 for v in values):
+        raise ValueError(f"{op}: {name} must be positive, got {name}={values}")
+    return values
+
+
+def _conv(nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
+          padding: Any, dilation: Any, groups: Any) -> Tensor:
+    op = f"conv{nd}d"
+    _check_tensor(input, "input", op)
+    _check_tensor(weight, "weight", op)
+    batched = _batched(input, nd, op, weight)
+    _check_weight(weight, nd, op, "(out_channels, in_channels/groups, *kernel)", input)
+    groups = _check_groups(groups, op)
+    x = input if batched else input.reshape((1,) + tuple(input.shape))
+    c_in, c_out, c_g = x.shape[1], weight.shape[0], weight.shape[1]
+    shapes = f"(input {tuple(input.shape)}, weight {tuple(weight.shape)})"
+    if c_out % groups:
+        raise RuntimeError(f"{op}: out_channels {c_out} is not divisible by groups={groups} "
+                           f"{shapes}")
+    if c_in % groups:
+        raise RuntimeError(f"{op}: input has {c_in} channels, which is not divisible by "
+                           f"groups={groups} {shapes}")
+    if c_in != c_g * groups:
+        per_group = f" ({c_g} per group × {groups} groups)" if groups > 1 else ""
+        raise RuntimeError(f"{op}: input has {c_in} channels but weight expects "
+                           f"{c_g * groups}{per_group} {shapes}")
+    _check_bias(bias, c_out, op)
+    kernel = tuple(weight.shape[2:])
+    stride = _positive(_int_tuple(stride, nd, "stride", op), "stride", op)
+    dilation = _positive(_int_tuple(dilation, nd, "dilation", op), "dilation", op)
+    pads = _conv_padding(padding, nd, kernel, dilation, stride, op)
+    in_size = tuple(x.shape[2:])
+    padded = tuple(n + b + a for n, (b, a) in zip(in_size, pads))
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(e > p for e, p in zip(extent, padded)):
+        raise RuntimeError(f"{op}: kernel size {kernel} (dilated extent {extent}) is larger than "
+                           f"the padded input size {padded} {shapes}")
+    out_size = tuple((p - e) // s + 1 for p, e, s in zip(padded, extent, stride))
+    geometry = ConvGeometry(in_size, out_size, kernel, stride, dilation, pads, groups)
+    x, weight, bias = _common_dtype(op, x, weight, bias)
+    y = Convolution.apply(x, weight, bias, geometry=geometry)
+    return y if batched else y.reshape(tuple(y.shape[1:]))
+
+
+def _conv_transpose(nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
+                    padding: Any, output_padding: Any, groups: Any, dilation: Any) -> Tensor:
+    op = f"conv_transpose{nd}d"
+    _check_tensor(input, "input", op)
+    _check_tensor(weight, "weight", op)
+    batched = _batched(input, nd, op, weight)
+    _check_weight(weight, nd, op, "(in_channels, out_channels/groups, *kernel)", input)
+    groups = _check_groups(groups, op)
+    x = input if batched else input.reshape((1,) + tuple(input.shape))
+    c_in, c_out = x.shape[1], weight.shape[1] * groups
+    shapes = f"(input {tuple(input.shape)}, weight {tuple(weight.shape)})"
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"{op}: weight's in_channels {weight.shape[0]} is not divisible by "
+                           f"groups={groups} {shapes}")
+    if c_in != weight.shape[0]:
+        raise RuntimeError(f"{op}: input has {c_in} channels but weight expects "
+                           f"{weight.shape[0]} {shapes}")
+    _check_bias(bias, c_out, op)
+    if isinstance(padding, str):
+        raise TypeError(f"{op}: padding must be an int or a tuple of ints (PyTorch's transposed "
+                        f"convolutions take no padding strings), got {padding!r}")
+    kernel = tuple(weight.shape[2:])
+    stride = _positive(_int_tuple(stride, nd, "stride", op), "stride", op)
+    dilation = _positive(_int_tuple(dilation, nd, "dilation", op), "dilation", op)
+    pads = _int_tuple(padding, nd, "padding", op)
+    extra = _int_tuple(output_padding, nd, "output_padding", op)
+    if any(p < 0 for p in pads) or any(e < 0 for e in extra):
+        raise ValueError(f"{op}: negative padding or output_padding is not supported, got "
+                         f"padding={pads}, output_padding={extra}")
+    if any(e >= s and e >= d for e, s, d in zip(extra, stride, dilation)):
+        raise ValueError(f"{op}: output padding must be smaller than either stride or dilation, "
+                         f"but got output_padding={extra}, stride={stride}, dilation={dilation}")
+    grid = tuple(x.shape[2:])
+    out_size = tuple((n - 1) * s - 2 * p + d * (k - 1) + e + 1 for n, s, p, d, k, e in
+                     zip(grid, stride, pads, dilation, kernel, extra))
+    if any(n <= 0 for n in out_size):
+        raise RuntimeError(f"{op}: the output size {out_size} would be empty (padding={pads} "
+                           f"too large for {shapes})")
+    geometry = ConvGeometry(out_size, grid, kernel, stride, dilation,
+                            tuple((p, p) for p in pads), groups)
+    x, weight, bias = _common_dtype(op, x, weight, bias)
+    y = ConvolutionTranspose.apply(x, weight, bias, geometry=geometry)
+    return y if batched else y.reshape(tuple(y.shape[1:]))
+
+
+# ------------------------------------------------------------------------------ public ops
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation of (N, C_in, L) or (C_in, L) with weight (C_out, C_in/G, k):
+
+        y[n, o, p] = b[o] + Σ_c Σ_k w[o, c, k] · x_pad[n, c, p·s + k·d],
+        L_out = ⌊(L + 2·pad − d·(k − 1) − 1) / s⌋ + 1.
+
+    ``padding`` is an int, a 1-tuple, 'valid' (none) or 'same' (L_out = L, stride 1 only).
+    Backward: ∂x is conv_transpose1d of g, ∂w the ConvolutionWeightGrad op.
+    """
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of (N, C_in, H, W) or (C_in, H, W) with weight (C_out, C_in/G, kH, kW):
+
+        y[n, o, i, j] = b[o] + Σ_c Σ_(u,v) w[o, c, u, v] · x_pad[n, c, i·s_h + u·d_h, j·s_w + v·d_w]
+        (c over the C_in/G channels of o's group),
+        H_out = ⌊(H + 2·pad_h − d_h·(kH − 1) − 1) / s_h⌋ + 1  (likewise W_out).
+
+    ``padding`` is an int, a pair, 'valid' or 'same' (the odd extra goes right/bottom).
+    Backward: ∂x is conv_transpose2d of g, ∂w the ConvolutionWeightGrad op.
+    """
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """3-D cross-correlation of (N, C_in, D, H, W) or (C_in, D, H, W) with weight
+    (C_out, C_in/G, kD, kH, kW), the 3-D analogue of :func:`conv2d` (e.g. video, seed ttic.p3).
+    Backward: ∂x is conv_transpose3d of g, ∂w the ConvolutionWeightGrad op.
+    """
+    return _conv(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """The adjoint of conv1d in its input: ⟨conv_transpose1d(y, w), x⟩ = ⟨y, conv1d(x, w)⟩.
+
+    weight is (C_in, C_out/G, k) (PyTorch's layout: conv1d's weight for the map C_out → C_in);
+    L_out = (L − 1)·s − 2·pad + d·(k − 1) + output_padding + 1.
+    Backward: ∂input is conv1d of g, ∂w the ConvolutionWeightGrad op.
+    """
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """The adjoint of conv2d in its input: ⟨conv_transpose2d(y, w), x⟩ = ⟨y, conv2d(x, w)⟩, by
+    one GEMM to columns and col2im.
+
+    weight is (C_in, C_out/G, kH, kW); H_out = (H − 1)·s − 2·pad + d·(kH − 1) + output_padding + 1
+    (likewise W_out); output_padding (< stride or < dilation) picks among the input sizes that a
+    strided conv2d maps to the same output size.
+    Backward: ∂input is conv2d of g, ∂w the ConvolutionWeightGrad op.
+    """
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """The adjoint of conv3d in its input; weight (C_in, C_out/G, kD, kH, kW).
+    Backward: ∂input is conv3d of g, ∂w the ConvolutionWeightGrad op.
+    """
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def true_conv(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+              padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """True convolution: the kernel flipped in its spatial dims, then cross-correlation.
+
+    Deep-learning "convolution" (convNd, as PyTorch) is cross-correlation,
+        (w ⋆ x)[p] = Σ_k w[k] · x[p + k],
+    while convolution in the signal-processing sense flips the kernel,
+        (w ∗ x)[p] = Σ_k w[k] · x[p − k] = Σ_k w[K − 1 − k] · x[p − (K − 1) + k],
+    so with 'valid' boundaries w ∗ x = flip(w) ⋆ x: this op.  True convolution is commutative and
+    its adjoints are again convolutions (seed 004, bouman.q5_1…q5_6).  The dimensionality
+    (conv1d/2d/3d) is the kernel's: weight has 2 + N dims, the input N + 1 (unbatched) or N + 2.
+    """
+    _check_tensor(weight, "weight", "true_conv")
+    nd = weight.ndim - 2
+    if nd not in (1, 2, 3):
+        raise RuntimeError(f"true_conv: weight must be 3-, 4- or 5-D (out_channels, "
+                           f"in_channels/groups, *kernel), got shape {tuple(weight.shape)}")
+    return _conv(nd, input, flip(weight, tuple(range(2, weight.ndim))), bias, stride, padding,
+                 dilation, groups)

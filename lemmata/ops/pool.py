@@ -1,0 +1,655 @@
+"""Pooling: max, average and adaptive pooling over 1, 2 or 3 spatial dims, as PyTorch.
+
+Output size per spatial dim (kernel k, stride s, padding p, dilation d):
+
+    out = ⌊(in + 2p − d(k − 1) − 1) / s⌋ + 1          (⌈·⌉ with ceil_mode, except that the last
+                                                       window must start inside the input or its
+                                                       left padding)
+
+Max pooling is a gather: y = x[argmax of each window], the window padded with −inf and compared on
+the real part (holomorphic: a complex input keeps the entry whose real part is largest).  Its
+backward scatters g back to the argmax positions (WindowScatter), whose own backward is the gather
+again (WindowGather), so double backward works.  Ties go to the first maximum in the window, as
+PyTorch.
+
+Average pooling is linear and separable: a window sum along each spatial dim, then a division by
+the window's divisor.  Its backward is its adjoint (WindowAverageAdjoint: division, then the
+transposed window sums, i.e. shifted-slice adds), whose backward is the average pooling again.
+Adaptive average pooling is the same with per-dim windows start = ⌊i·in/out⌋, end = ⌈(i+1)·in/out⌉.
+"""
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import Function
+from ..tensor import Tensor
+from .arguments import real
+
+__all__ = [
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "adaptive_max_pool3d", "Argmax", "WindowGather", "WindowScatter",
+    "WindowAverage", "WindowAverageAdjoint",
+]
+
+
+# ------------------------------------------------------------------------------ layout helpers
+
+
+def _zeros_channels_last(shape: Sequence[int], dtype: Any, fill: Any = 0) -> np.ndarray:
+    """An (N, C, *S) array whose memory is (N, *S, C), like the convolutions' outputs."""
+    shape = tuple(shape)
+    array = np.full((shape[0],) + shape[2:] + (shape[1],), fill, dtype=dtype)
+    return np.moveaxis(array, -1, 1)
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """Windows of a regular pool: per spatial dim, window p covers the padded positions
+    p·s + j·d for j < k; ``padding`` is the left padding (PyTorch pads both sides by it, and
+    ceil_mode may need more on the right, which ``padded_size`` provides)."""
+
+    in_size: tuple[int, ...]
+    out_size: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+
+    @property
+    def padded_size(self) -> tuple[int, ...]:
+        return tuple(builtins.max((o - 1) * s + d * (k - 1) + 1, n + p) for o, s, d, k, n, p in
+                     zip(self.out_size, self.stride, self.dilation, self.kernel, self.in_size,
+                         self.padding))
+
+    def window_slices(self, offset: Sequence[int]) -> tuple[slice, ...]:
+        return tuple(builtins.slice(j * d, j * d + (o - 1) * s + 1, s) for j, d, o, s in
+                     zip(offset, self.dilation, self.out_size, self.stride))
+
+    @property
+    def overlapping(self) -> bool:
+        """True when some input entry lies in two windows."""
+        return any(s < d * (k - 1) + 1 for s, d, k in zip(self.stride, self.dilation,
+                                                             self.kernel))
+
+
+def _pad(x: np.ndarray, geometry: PoolGeometry, fill: Any) -> np.ndarray:
+    """x (N, C, *S) inside a (N, C, *padded) array of ``fill`` (no copy when nothing is added)."""
+    padded = geometry.padded_size
+    if padded == tuple(x.shape[2:]):
+        return x
+    out = _zeros_channels_last(x.shape[:2] + padded, x.dtype, fill)
+    out[(builtins.slice(None),) * 2 + tuple(
+        builtins.slice(p, p + n) for p, n in zip(geometry.padding, geometry.in_size))] = x
+    return out
+
+
+def _flat_plane_index(coordinates: Sequence[np.ndarray], in_size: Sequence[int]) -> np.ndarray:
+    """Row-major flat index into one channel's input plane, as PyTorch's return_indices."""
+    flat = np.zeros((), dtype=np.int64)
+    for coordinate, n in zip(coordinates, in_size):
+        flat = flat * n + coordinate
+    return flat
+
+
+# ------------------------------------------------------------------------------ gather / scatter
+
+
+class Argmax:
+    """Where each pooled value came from, as ``flat``: indices into each (n, c) plane of the
+    input (PyTorch's return_indices).
+
+    Regular pools keep the winning kernel ``offset`` per output entry and their ``geometry``
+    (the scatter is then a few shifted-slice adds) and compute ``flat`` only when asked;
+    adaptive pools give ``flat`` directly and scatter by a bincount.
+    """
+
+    def __init__(self, in_shape: tuple[int, ...], flat: np.ndarray | None = None,
+                 geometry: PoolGeometry | None = None, offset: np.ndarray | None = None) -> None:
+        self.in_shape, self.geometry, self.offset = tuple(in_shape), geometry, offset
+        self._flat = flat
+
+    @property
+    def flat(self) -> np.ndarray:
+        if self._flat is None:
+            geometry = self.geometry
+            taps = np.unravel_index(self.offset, geometry.kernel)
+            coordinates = []
+            for axis, (tap, s, p, d) in enumerate(zip(taps, geometry.stride, geometry.padding,
+                                                      geometry.dilation)):
+                position = np.arange(geometry.out_size[axis]).reshape(
+                    (-1,) + (1,) * (len(geometry.out_size) - axis - 1))
+                coordinates.append(position * s - p + tap.astype(np.int64) * d)
+            self._flat = _flat_plane_index(coordinates, geometry.in_size)
+        return self._flat
+
+
+def _gather(x: np.ndarray, where: Argmax) -> np.ndarray:
+    n, c = x.shape[:2]
+    planes = x.reshape(n, c, int(np.prod(x.shape[2:], dtype=np.int64)))
+    flat = where.flat
+    outputs = int(np.prod(flat.shape[2:], dtype=np.int64))
+    out = np.take_along_axis(planes, flat.reshape(n, c, outputs), axis=2)
+    return out.reshape(flat.shape)
+
+
+def _scatter(g: np.ndarray, where: Argmax) -> np.ndarray:
+    """zeros(in_shape) with g added at the argmax positions (entries picked twice add up)."""
+    shape, geometry = where.in_shape, where.geometry
+    n, c = shape[:2]
+    if geometry is None:
+        # adaptive windows may share entries: one bincount over (plane, position) sums them
+        plane = int(np.prod(shape[2:], dtype=np.int64))
+        keys = (np.arange(n * c).reshape(n, c, *([1] * (g.ndim - 2))) * plane
+                + where.flat).ravel()
+
+        def summed(values: np.ndarray) -> np.ndarray:
+            return np.bincount(keys, weights=values.ravel(), minlength=n * c * plane)
+
+        out = summed(g.real) + 1j * summed(g.imag) if g.dtype.kind == "c" else summed(g)
+        return out.astype(g.dtype, copy=False).reshape(shape)
+    if not geometry.overlapping:
+        # disjoint windows: every input entry receives at most one value, so a put suffices
+        plane = int(np.prod(shape[2:], dtype=np.int64))
+        planes = _zeros_channels_last((n, c, plane), g.dtype)
+        outputs = int(np.prod(g.shape[2:], dtype=np.int64))
+        np.put_along_axis(planes, where.flat.reshape(n, c, outputs), g.reshape(n, c, outputs),
+                          axis=2)
+        return planes.reshape(shape)
+    # overlapping windows: one masked shifted-slice add per kernel offset (never np.add.at)
+    buffer = _zeros_channels_last(shape[:2] + geometry.padded_size, g.dtype)
+    for k, offset in enumerate(np.ndindex(*geometry.kernel)):
+        buffer[(builtins.slice(None),) * 2 + geometry.window_slices(offset)] += np.where(
+            where.offset == k, g, 0)
+    return buffer[(builtins.slice(None),) * 2 + tuple(
+        builtins.slice(p, p + m) for p, m in zip(geometry.padding, geometry.in_size))]
+
+
+class WindowGather(Function):
+    """y = x at the argmax positions (max pooling once the argmax is known).
+
+    ``values`` may pass the gathered array when the argmax search produced it already.
+    Backward: WindowScatter of g to the same positions.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, where, values=None):
+        ctx.where = where
+        return _gather(x, where) if values is None else values
+
+    @staticmethod
+    def backward(ctx, g):
+        return WindowScatter.apply(g, where=ctx.where)
+
+
+class WindowScatter(Function):
+    """zeros(input shape) with g added at the argmax positions: max pooling's backward.
+
+    Backward (linear, adjoint of the gather): WindowGather of the incoming gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, g, *, where):
+        ctx.where = where
+        return _scatter(g, where)
+
+    @staticmethod
+    def backward(ctx, h):
+        return WindowGather.apply(h, where=ctx.where)
+
+
+# ------------------------------------------------------------------------------ window averages
+
+
+@dataclass(frozen=True)
+class RegularWindows:
+    """Window sums along one axis: out[p] = Σ_(j<k) x_pad[p·s + j] (zero padding ``before``)."""
+
+    size: int
+    out: int
+    kernel: int
+    stride: int
+    before: int
+
+    def sum(self, x: np.ndarray, axis: int) -> np.ndarray:
+        padded = builtins.max((self.out - 1) * self.stride + self.kernel, self.size + self.before)
+        xp = _pad_axis(x, axis, self.before, padded)
+        out = None
+        for j in range(self.kernel):
+            piece = _take(xp, axis, builtins.slice(j, j + (self.out - 1) * self.stride + 1,
+                                                   self.stride))
+            out = piece.copy() if out is None else out.__iadd__(piece)
+        return out
+
+    def adjoint(self, g: np.ndarray, axis: int) -> np.ndarray:
+        padded = builtins.max((self.out - 1) * self.stride + self.kernel, self.size + self.before)
+        shape = list(g.shape)
+        shape[axis] = padded
+        buffer = np.zeros(shape, dtype=g.dtype)
+        for j in range(self.kernel):
+            _take(buffer, axis, builtins.slice(j, j + (self.out - 1) * self.stride + 1,
+                                               self.stride))[...] += g
+        return _take(buffer, axis, builtins.slice(self.before, self.before + self.size))
+
+
+@dataclass(frozen=True)
+class AdaptiveWindows:
+    """Window sums along one axis with windows [⌊i·in/out⌋, ⌈(i+1)·in/out⌉): a 0/1 matrix."""
+
+    size: int
+    out: int
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        i = np.arange(self.out)
+        return (i * self.size) // self.out, -((-(i + 1) * self.size) // self.out)
+
+    def matrix(self, dtype: Any) -> np.ndarray:
+        start, end = self.bounds
+        j = np.arange(self.size)
+        return ((j >= start[:, None]) & (j < end[:, None])).astype(dtype)
+
+    def sum(self, x: np.ndarray, axis: int) -> np.ndarray:
+        moved = np.moveaxis(x, axis, -1)
+        return np.moveaxis(moved @ self.matrix(x.dtype).T, -1, axis)
+
+    def adjoint(self, g: np.ndarray, axis: int) -> np.ndarray:
+        moved = np.moveaxis(g, axis, -1)
+        return np.moveaxis(moved @ self.matrix(g.dtype), -1, axis)
+
+
+def _take(x: np.ndarray, axis: int, index: slice) -> np.ndarray:
+    return x[(builtins.slice(None),) * axis + (index,)]
+
+
+def _pad_axis(x: np.ndarray, axis: int, before: int, total: int) -> np.ndarray:
+    """x with zeros around it along ``axis``: ``before`` in front, up to length ``total``."""
+    if before == 0 and total == x.shape[axis]:
+        return x
+    shape = list(x.shape)
+    shape[axis] = total
+    out = np.zeros(shape, dtype=x.dtype)
+    _take(out, axis, builtins.slice(before, before + x.shape[axis]))[...] = x
+    return out
+
+
+@dataclass(frozen=True)
+class Averaging:
+    """A separable averaging: per spatial dim a window-sum operator, then division by
+    ``divisor`` (broadcastable to the output's spatial shape)."""
+
+    windows: tuple[RegularWindows | AdaptiveWindows, ...]
+    divisor: np.ndarray
+
+    def divide(self, y: np.ndarray) -> np.ndarray:
+        real_dtype = y.real.dtype if y.dtype.kind == "c" else y.dtype
+        return y / self.divisor.astype(real_dtype)
+
+
+class WindowAverage(Function):
+    """y = (Σ over each window of x) / divisor, a window sum per spatial dim then a division.
+
+    Backward (linear): WindowAverageAdjoint of g.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, averaging):
+        ctx.averaging = averaging
+        for axis, windows in enumerate(averaging.windows, start=2):
+            x = windows.sum(x, axis)
+        return averaging.divide(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return WindowAverageAdjoint.apply(g, averaging=ctx.averaging)
+
+
+class WindowAverageAdjoint(Function):
+    """The adjoint of WindowAverage: g / divisor spread back over each window (shifted-slice
+    adds per spatial dim).  Backward (linear): WindowAverage of the incoming gradient."""
+
+    @staticmethod
+    def forward(ctx, g, *, averaging):
+        ctx.averaging = averaging
+        g = averaging.divide(g)
+        for axis, windows in enumerate(averaging.windows, start=2):
+            g = windows.adjoint(g, axis)
+        return g
+
+    @staticmethod
+    def backward(ctx, h):
+        return WindowAverage.apply(h, averaging=ctx.averaging)
+
+
+# ------------------------------------------------------------------------------ arguments
+
+
+def _int_tuple(value: Any, nd: int, name: str, op: str) -> tuple[int, ...]:
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(items) == 1:
+        items = items * nd
+    if len(items) != nd or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                   for v in items):
+        raise ValueError(f"{op}: {name} must be a single int or a tuple of {nd} ints, got "
+                         f"{name}={value!r}")
+    return tuple(int(v) for v in items)
+
+
+def _check_input(input: Any, nd: int, op: str, integers: bool = False) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, "
+                           f"but got input of shape {tuple(input.shape)}")
+    if input.dtype.kind not in ("fciu" if integers else "fc"):
+        raise TypeError(f"{op}: input must be floating point or complex, got "
+                        f"{dtypes.dtype_name(input.dtype)} (shape {tuple(input.shape)})")
+    if any(n == 0 for n in input.shape[-nd - 1:]):
+        raise RuntimeError(f"{op}: expected non-empty channel and spatial dims, got input of "
+                           f"shape {tuple(input.shape)}")
+    return input
+
+
+def _pool_geometry(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any,
+                   dilation: Any, ceil_mode: bool, op: str) -> PoolGeometry:
+    kernel = _int_tuple(kernel_size, nd, "kernel_size", op)
+    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
+        else _int_tuple(stride, nd, "stride", op)
+    pads = _int_tuple(padding, nd, "padding", op)
+    dilation = _int_tuple(dilation, nd, "dilation", op)
+    for name, values in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
+        if any(v <= 0 for v in values):
+            raise ValueError(f"{op}: {name} must be greater than zero, but got {name}={values}")
+    if any(p < 0 for p in pads):
+        raise ValueError(f"{op}: padding must be non-negative, got padding={pads}")
+    if any(p > k // 2 for p, k in zip(pads, kernel)):
+        raise ValueError(f"{op}: pad should be at most half of kernel size, but got "
+                         f"padding={pads} for kernel_size={kernel}")
+    in_size = tuple(input.shape[-nd:])
+    out_size = []
+    for n, k, s, p, d in zip(in_size, kernel, stride, pads, dilation):
+        span = n + 2 * p - d * (k - 1) - 1
+        o = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= n + p:
+            o -= 1  # the last window must start inside the input or the left padding
+        out_size.append(o)
+    if any(o < 1 for o in out_size):
+        raise RuntimeError(f"{op}: given input of shape {tuple(input.shape)}, the calculated "
+                           f"output size {tuple(out_size)} is too small (kernel_size={kernel}, "
+                           f"stride={stride}, padding={pads}, dilation={dilation})")
+    for axis, (n, o, k, s, p, d) in enumerate(zip(in_size, out_size, kernel, stride, pads,
+                                                   dilation)):
+        # with dilation the taps of a window can straddle a small input and all land in the
+        # padding: such a window has no entry to take (PyTorch reads out of bounds there)
+        taps = np.arange(o)[:, None] * s - p + np.arange(k)[None, :] * d
+        empty = ~((taps >= 0) & (taps < n)).any(axis=1)
+        if empty.any():
+            raise RuntimeError(f"{op}: window {int(np.argmax(empty))} along spatial dim {axis} "
+                               f"covers only padding (input of shape {tuple(input.shape)}, "
+                               f"kernel_size={kernel}, stride={stride}, padding={pads}, "
+                               f"dilation={dilation})")
+    return PoolGeometry(in_size, tuple(out_size), kernel, stride, pads, dilation)
+
+
+def _batched(input: Tensor, nd: int) -> tuple[Tensor, bool]:
+    if input.ndim == nd + 2:
+        return input, True
+    return input.reshape((1,) + tuple(input.shape)), False
+
+
+def _unbatch(y: Tensor, batched: bool) -> Tensor:
+    return y if batched else y.reshape(tuple(y.shape[1:]))
+
+
+def _lowest(dtype: np.dtype) -> Any:
+    return np.iinfo(dtype).min if dtype.kind in "iu" else -np.inf
+
+
+# ------------------------------------------------------------------------------ max pooling
+
+
+def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """The maximum of each window (by real part) and the kernel offset where it sits.
+
+    A running max over kernel offsets: a later entry wins only if strictly larger (or NaN), so
+    ties go to the first maximum, and the −inf padding never beats a real entry.  The offset
+    starts at each window's first non-padding tap, as PyTorch's kernel.
+    """
+    lowest = _lowest(x.dtype)
+    padded = _pad(x, geometry, lowest)
+    shape = x.shape[:2] + geometry.out_size
+    best = _zeros_channels_last(shape, x.dtype, lowest)
+    best_real = real(best)
+    first = []
+    for o, s, p, d in zip(geometry.out_size, geometry.stride, geometry.padding,
+                          geometry.dilation):
+        start = np.arange(o) * s - p
+        first.append(np.where(start < 0, -(start // d), 0))     # ⌈−start/d⌉ taps are padding
+    offset = np.ravel_multi_index(np.ix_(*first), geometry.kernel)
+    dtype = np.min_scalar_type(int(np.prod(geometry.kernel)))
+    offset = np.broadcast_to(offset.astype(dtype), shape).copy()
+    floats = x.dtype.kind in "fc"
+    for k, tap in enumerate(np.ndindex(*geometry.kernel)):
+        piece = padded[(builtins.slice(None),) * 2 + geometry.window_slices(tap)]
+        piece_real = real(piece)
+        better = piece_real > best_real
+        if floats:
+            better |= np.isnan(piece_real)
+        np.copyto(best, piece, where=better)
+        np.copyto(offset, k, where=better)
+    return best, offset
+
+
+def _max_pool(nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
+              dilation: Any, ceil_mode: bool, return_indices: bool) -> Any:
+    op = f"max_pool{nd}d"
+    _check_input(input, nd, op, integers=True)
+    geometry = _pool_geometry(input, nd, kernel_size, stride, padding, dilation, ceil_mode, op)
+    x, batched = _batched(input, nd)
+    values, offset = _max_windows(x._data, geometry)
+    where = Argmax(x.shape, geometry=geometry, offset=offset)
+    y = _unbatch(WindowGather.apply(x, where=where, values=values), batched)
+    if not return_indices:
+        return y
+    indices = Tensor(np.ascontiguousarray(where.flat))
+    return y, _unbatch(indices, batched)
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """y[n, c, p] = max over j < k of x_pad[n, c, p·s + j·d] (−inf padding, compared by real part;
+    ties go to the first maximum).  ``return_indices`` also gives each maximum's index in its
+    input row.  Backward: WindowScatter of g to the argmax positions."""
+    return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """y[n, c, i, j] = max over the (k_h × k_w) window at (i·s_h, j·s_w) of x_pad (−inf padding,
+    compared by real part; ties go to the first maximum in row-major window order).
+    ``return_indices`` gives flat indices h·W + w into each channel's input plane, as PyTorch.
+    Max pooling commutes with ReLU (both monotone), seed ryu22.q2.
+    Backward: WindowScatter of g to the argmax positions (its backward is the gather again)."""
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """The 3-D analogue of :func:`max_pool2d` over (N, C, D, H, W) or (C, D, H, W).
+    Backward: WindowScatter of g to the argmax positions."""
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+# ------------------------------------------------------------------------------ average pooling
+
+
+def _avg_pool(nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
+              ceil_mode: bool, count_include_pad: bool, divisor_override: Any) -> Tensor:
+    op = f"avg_pool{nd}d"
+    _check_input(input, nd, op)
+    geometry = _pool_geometry(input, nd, kernel_size, stride, padding, 1, ceil_mode, op)
+    if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
+            divisor_override, (int, np.integer)) or divisor_override == 0):
+        raise ValueError(f"{op}: divisor_override must be a non-zero integer, got "
+                         f"{divisor_override!r}")
+    windows, counts = [], []
+    for axis, (n, o, k, s, p) in enumerate(zip(geometry.in_size, geometry.out_size,
+                                              geometry.kernel, geometry.stride,
+                                              geometry.padding)):
+        windows.append(RegularWindows(n, o, k, s, p))
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)      # windows stop at the right padding's end
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        counts.append((end - start).reshape((-1,) + (1,) * (nd - axis - 1)))
+    if divisor_override is not None:
+        divisor = np.asarray(float(divisor_override))
+    else:
+        divisor = np.ones((), dtype=np.float64)
+        for count in counts:
+            divisor = divisor * count
+    x, batched = _batched(input, nd)
+    y = WindowAverage.apply(x, averaging=Averaging(tuple(windows), divisor))
+    return _unbatch(y, batched)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """y[n, c, p] = (Σ_(j<k) x_pad[n, c, p·s + j]) / divisor, zero padding; the divisor is k
+    (clipped at the right padding's end in ceil_mode), or only the non-padding entries when
+    count_include_pad=False.  Backward: WindowAverageAdjoint of g (its adjoint)."""
+    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """The mean of each (k_h × k_w) window of the zero-padded input; the divisor is the window's
+    area (clipped at the right padding's end in ceil_mode), its non-padding area when
+    count_include_pad=False, or ``divisor_override``.  Separable: a window sum along H, then W.
+    Backward: WindowAverageAdjoint of g (its adjoint)."""
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """The 3-D analogue of :func:`avg_pool2d`.  Backward: WindowAverageAdjoint of g."""
+    return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+# ------------------------------------------------------------------------------ adaptive pooling
+
+
+def _adaptive_sizes(input: Tensor, nd: int, output_size: Any, op: str,
+                    minimum: int) -> tuple[int, ...]:
+    items = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,)
+    if len(items) == 1:
+        items = items * nd
+    in_size = tuple(input.shape[-nd:])
+    if len(items) != nd or not all(v is None or (isinstance(v, (int, np.integer))
+                                                 and not isinstance(v, bool)) for v in items):
+        raise ValueError(f"{op}: output_size must be an int or a tuple of {nd} ints or None, got "
+                         f"{output_size!r}")
+    sizes = tuple(n if v is None else int(v) for v, n in zip(items, in_size))
+    if any(v < minimum for v in sizes):
+        raise ValueError(f"{op}: output_size must be at least {minimum}, got {sizes} (input "
+                         f"{tuple(input.shape)})")
+    return sizes
+
+
+def _adaptive_avg_pool(nd: int, input: Tensor, output_size: Any) -> Tensor:
+    op = f"adaptive_avg_pool{nd}d"
+    _check_input(input, nd, op)
+    out_size = _adaptive_sizes(input, nd, output_size, op, 0)
+    windows = tuple(AdaptiveWindows(n, o) for n, o in zip(input.shape[-nd:], out_size))
+    divisor = np.ones((), dtype=np.float64)
+    for axis, w in enumerate(windows):
+        start, end = w.bounds
+        divisor = divisor * (end - start).reshape((-1,) + (1,) * (nd - axis - 1))
+    x, batched = _batched(input, nd)
+    return _unbatch(WindowAverage.apply(x, averaging=Averaging(windows, divisor)), batched)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """Average over ``output_size`` windows [⌊i·L/out⌋, ⌈(i+1)·L/out⌉) of (N, C, L) or (C, L).
+    Backward: WindowAverageAdjoint of g."""
+    return _adaptive_avg_pool(1, input, output_size)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average over windows [⌊i·H/out_h⌋, ⌈(i+1)·H/out_h⌉) × (likewise along W); output_size is
+    an int or a pair whose None entries keep the input's size.  Global average pooling (NiN's
+    head) is output_size 1.  Backward: WindowAverageAdjoint of g."""
+    return _adaptive_avg_pool(2, input, output_size)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """The 3-D analogue of :func:`adaptive_avg_pool2d`.  Backward: WindowAverageAdjoint of g."""
+    return _adaptive_avg_pool(3, input, output_size)
+
+
+def _adaptive_max_pool(nd: int, input: Tensor, output_size: Any, return_indices: bool) -> Any:
+    op = f"adaptive_max_pool{nd}d"
+    _check_input(input, nd, op, integers=True)
+    out_size = _adaptive_sizes(input, nd, output_size, op, 1)
+    x, batched = _batched(input, nd)
+    data = x._data
+    in_size = tuple(data.shape[2:])
+    starts, lengths = [], []
+    for axis, (n, o) in enumerate(zip(in_size, out_size)):
+        start, end = AdaptiveWindows(n, o).bounds
+        starts.append(start)
+        lengths.append(end - start)
+    lowest = _lowest(data.dtype)
+    shape = data.shape[:2] + out_size
+    best = _zeros_channels_last(shape, data.dtype, lowest)
+    best_real = real(best)
+    flat = np.broadcast_to(_flat_plane_index(np.ix_(*starts), in_size), shape).copy()
+    floats = data.dtype.kind in "fc"
+    # a running max over window offsets (the longest window's); offsets past a shorter window's
+    # end are masked out, so ties still go to the first maximum
+    for tap in np.ndindex(*[int(length.max()) for length in lengths]):
+        inside = np.ones((), dtype=bool)
+        rows = []
+        for axis, (j, start, length) in enumerate(zip(tap, starts, lengths)):
+            rows.append(np.minimum(start + j, start + length - 1))
+            inside = inside & (j < length).reshape((-1,) + (1,) * (nd - axis - 1))
+        piece = data[(builtins.slice(None),) * 2 + np.ix_(*rows)]
+        piece_real = real(piece)
+        better = piece_real > best_real
+        if floats:
+            better |= np.isnan(piece_real)
+        better &= inside
+        np.copyto(best, piece, where=better)
+        np.copyto(flat, np.broadcast_to(_flat_plane_index(np.ix_(*rows), in_size), shape),
+                  where=better)
+    where = Argmax(data.shape, flat=flat)
+    y = _unbatch(WindowGather.apply(x, where=where, values=best), batched)
+    if not return_indices:
+        return y
+    return y, _unbatch(Tensor(np.ascontiguousarray(flat)), batched)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Maximum over windows [⌊i·L/out⌋, ⌈(i+1)·L/out⌉) (by real part, first maximum wins).
+    Backward: WindowScatter of g to the argmax positions."""
+    return _adaptive_max_pool(1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Maximum over the adaptive windows of :func:`adaptive_avg_pool2d` (by real part, first
+    maximum wins).  Backward: WindowScatter of g to the argmax positions."""
+    return _adaptive_max_pool(2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """The 3-D analogue of :func:`adaptive_max_pool2d`.  Backward: WindowScatter of g."""
+    return _adaptive_max_pool(3, input, output_size, return_indices)
