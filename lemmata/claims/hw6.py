@@ -228,3 +228,32 @@ def split_transform_merge(shuffle_groups: bool = False, seed: int = 33) -> Evide
             "32, and a grouped 1×1 convolution whose 32 groups of 256 outputs are summed; the "
             "document's listing needed two fixes (the ModuleList's closing bracket, and "
             "out.append instead of out = out.append)."))
+
+
+@claim("hw6.p5", "Double descent at p ≈ N_train with fixed λ = 0.01; it vanishes when λ is tuned "
+                 "per width on validation data")
+def double_descent(fixed_lambda: float = 0.01, seeds: int = 5, seed: int = 34) -> Evidence:
+    from lemmata.experiments.double_descent import DoubleDescentConfig, double_descent as run
+    result = run(DoubleDescentConfig(lambdas=(fixed_lambda,), seed=seed), seeds=seeds)
+    n = result.config.n_train
+    p_peak, e_peak = result.peak(0)
+    fixed = result.test_fixed_mean[0]
+    at_100, at_max = result.at(fixed, 100), float(fixed[-1])
+    excess = result.tuned_threshold_excess()
+    peaked = abs(p_peak - n) <= 0.15 * n and e_peak > 2 * at_100 and e_peak > 2 * at_max
+    return Evidence(
+        holds=bool(peaked and excess < 0.10),
+        measured={f"fixed λ = {fixed_lambda:g}: peak width": p_peak,
+                  f"fixed λ: test MSE at the peak, at p = 100, at p = {result.widths[-1]}":
+                      [e_peak, at_100, at_max],
+                  "tuned λ: test MSE at p = N_train over its running minimum − 1": excess},
+        expected={"peak width": f"within ±15 % of N_train = {n}",
+                  "peak": "more than twice the error at p = 100 and at p = 1500",
+                  "tuned λ": "no peak: within 10 % of its running minimum"},
+        explanation=(
+            "Ridge regression on p random ReLU features (d = 35, σ = 0.5, N_train = 300) solved "
+            "exactly through one SVD per width. With λ = 0.01 the test error peaks where p "
+            "reaches N_train: the feature matrix is square, its smallest singular values near 0, "
+            "and θ = V diag(s/(s² + λ)) UᵀY amplifies the label noise. Tuning λ per width on 60 "
+            f"validation points removes the peak. Mean over {seeds} draws "
+            "(lemmata.experiments.double_descent)."))

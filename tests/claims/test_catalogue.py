@@ -44,6 +44,7 @@ PERTURBATIONS = {
     "hw6.p2": {"init_bound_scale": 1.5},
     "hw6.p3": {"residual": False},
     "hw6.p4": {"shuffle_groups": True},
+    "hw6.p5": {"fixed_lambda": 10.0},
     "bouman.q2_1": {"layers": 2},
     "bouman.q2_2": {"layers": 2},
     "bouman.q2_3": {"lr_scale": 1.2},
