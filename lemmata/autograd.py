@@ -20,6 +20,7 @@ the complex-step derivative ``Im f(x + i h v) / h`` is exact to rounding (seed t
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import traceback
 import weakref
@@ -32,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Function", "Context", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "backward", "grad", "detect_anomaly", "is_anomaly_enabled",
+    "backward", "grad", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
 ]
 
 # ----------------------------------------------------------------------------------------------
@@ -84,7 +85,26 @@ class _Mode:
 
 
 class set_grad_enabled(_Mode):
-    """Turn graph recording on or off: ``with set_grad_enabled(False): ...``."""
+    """Turn graph recording on or off, as PyTorch: a plain call ``set_grad_enabled(False)`` takes
+    effect at once; ``with set_grad_enabled(False): ...`` restores the previous mode on exit; and
+    ``@set_grad_enabled(False)`` applies to the decorated function's calls only."""
+
+    def __init__(self, enabled: bool) -> None:
+        super().__init__(enabled)
+        self._previous.append(is_grad_enabled())
+        _state.grad_enabled = self.enabled
+        self._applied = True  # __enter__ must not push a second time
+
+    def __enter__(self) -> "_Mode":
+        if getattr(self, "_applied", False):
+            self._applied = False
+            return self
+        return super().__enter__()
+
+    def __call__(self, fn: Callable) -> Callable:
+        if getattr(self, "_applied", False):  # a decorator: undo the construction's effect
+            _state.grad_enabled, self._applied = self._previous.pop(), False
+        return super().__call__(fn)
 
 
 class no_grad(_Mode):
@@ -114,8 +134,9 @@ class enable_grad(_Mode):
 class detect_anomaly(_Mode):
     """Check every forward result and every backward gradient for NaN/inf.
 
-    The first op that produces one raises ``FloatingPointError`` naming the op, the shapes of its
-    inputs, and (for backward) the line of user code where the op's output was created.
+    The first op that produces one raises :class:`AnomalyError` (a RuntimeError, as PyTorch's,
+    and a FloatingPointError) naming the op, the shapes of its inputs, and (for backward) the
+    line of user code where the op's output was created.
     """
 
     attribute = "anomaly"
@@ -125,8 +146,22 @@ class detect_anomaly(_Mode):
         super().__init__(enabled)
 
 
+class AnomalyError(RuntimeError, FloatingPointError):
+    """Raised by :class:`detect_anomaly`: a RuntimeError as in PyTorch, and a FloatingPointError."""
+
+
 def _nonfinite(array: np.ndarray) -> bool:
     return array.dtype.kind in "fc" and not np.isfinite(array).all()
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _creation_trace(limit: int = 8) -> str:
+    """The innermost ``limit`` frames of the current stack outside lemmata: the last one is the
+    line of user code that created the op's output (however deep the layers calling it)."""
+    frames = [f for f in traceback.extract_stack()[:-2] if not f.filename.startswith(_PACKAGE)]
+    return "".join(traceback.format_list(frames[-limit:]))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -206,19 +241,39 @@ class Context:
 
 
 class Node:
-    """The backward half of one op application: ``grad_fn`` of the op's output."""
+    """The backward half of one op application: ``grad_fn`` of the op's output.
 
-    __slots__ = ("function", "ctx", "inputs", "trace")
+    ``inputs`` are the input Tensors as given.  ``parents()`` gives, for each, the tensor that
+    carries the history this op saw (None where the op needed no gradient for it): an input
+    modified in place later has a new ``grad_fn``, and its old history lives on in the snapshot
+    that the in-place op left in the tensor's ``_history`` — as PyTorch's graph links nodes, not
+    tensors, so earlier uses of a tensor are not rerouted through later in-place updates.
+    """
+
+    __slots__ = ("function", "ctx", "inputs", "trace", "_seen")
 
     def __init__(self, function: type, ctx: Context, inputs: tuple, trace: str | None) -> None:
         self.function, self.ctx, self.inputs, self.trace = function, ctx, inputs, trace
+        self._seen = tuple(None if t is None else t.grad_fn for t in inputs)
+
+    def parents(self) -> tuple:
+        needs = self.ctx.needs_input_grad
+        out = []
+        for i, (t, seen) in enumerate(zip(self.inputs, self._seen)):
+            if t is None or not (needs[i] if i < len(needs) else t.requires_grad):
+                out.append(None)
+            elif t.grad_fn is seen:
+                out.append(t)
+            else:
+                out.append(getattr(t, "_history", {}).get(seen, t))
+        return tuple(out)
 
     def name(self) -> str:
         return f"{self.function.__name__}Backward"
 
     @property
     def next_functions(self) -> tuple:
-        return tuple((t.grad_fn if t is not None else None, 0) for t in self.inputs)
+        return tuple((t.grad_fn if t is not None else None, 0) for t in self.parents())
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
@@ -246,21 +301,25 @@ class Function:
         from .tensor import Tensor
         ctx = Context()
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        recording = any(needs) and is_grad_enabled()
+        # known before forward, so that forward saves only what the needed gradients use (as
+        # PyTorch: an unsaved input may then be modified in place without breaking backward)
+        ctx.needs_input_grad = needs if recording else (False,) * len(args)
         with np.errstate(all="ignore"):  # inf/nan follow IEEE as in NumPy and PyTorch
             data = cls.forward(ctx, *arrays, **kwargs)
         anomaly = is_anomaly_enabled()
-        if anomaly and _nonfinite(data) and not any(
+        # inside a backward rule the engine checks the rule's result and names that node
+        if anomaly and not getattr(_state, "in_backward", False) and _nonfinite(data) and not any(
                 isinstance(a, np.ndarray) and _nonfinite(a) for a in arrays):
-            raise FloatingPointError(
+            raise AnomalyError(
                 f"detect_anomaly: {cls.__name__} forward produced NaN or inf from finite inputs "
                 f"(input shapes {[tuple(a.shape) for a in arrays if isinstance(a, np.ndarray)]})")
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         out = Tensor(data)
-        if any(needs) and is_grad_enabled():
-            ctx.needs_input_grad = needs
+        if recording:
             inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
             ctx._resolve(inputs, out, data)
-            trace = "".join(traceback.format_stack(limit=8)[:-1]) if anomaly else None
+            trace = _creation_trace() if anomaly else None
             out.grad_fn = Node(cls, ctx, inputs, trace)
             out._requires_grad = True
         return out
@@ -286,8 +345,8 @@ def _topological_order(roots: Iterable["Tensor"]) -> list["Tensor"]:
         seen.add(id(tensor))
         stack.append((tensor, True))
         if tensor.grad_fn is not None:
-            for parent in tensor.grad_fn.inputs:
-                if parent is not None and parent.requires_grad and id(parent) not in seen:
+            for parent in tensor.grad_fn.parents():
+                if parent is not None and id(parent) not in seen:
                     stack.append((parent, False))
     return order
 
@@ -338,7 +397,7 @@ def _run_backward(roots: Sequence["Tensor"], root_grads: Sequence["Tensor"],
         useful: set[int] = set()
         for t in order:
             if id(t) in wanted or (t.grad_fn is not None and any(
-                    p is not None and id(p) in useful for p in t.grad_fn.inputs)):
+                    p is not None and id(p) in useful for p in t.grad_fn.parents())):
                 useful.add(id(t))
     grads: dict[int, Tensor] = {}
     for root, g in zip(roots, root_grads):
@@ -364,18 +423,22 @@ def _run_backward(roots: Sequence["Tensor"], root_grads: Sequence["Tensor"],
             node = tensor.grad_fn
             if node is None:
                 continue
-            results = node.function.backward(node.ctx, g)
+            inside, _state.in_backward = getattr(_state, "in_backward", False), True
+            try:
+                results = node.function.backward(node.ctx, g)
+            finally:
+                _state.in_backward = inside
             if not isinstance(results, tuple):
                 results = (results,)
             if len(results) != len(node.inputs):
                 raise RuntimeError(f"{node.name()} returned {len(results)} gradients for "
                                    f"{len(node.inputs)} inputs")
-            for parent, pg in zip(node.inputs, results):
-                if parent is None or pg is None or not parent.requires_grad:
+            for parent, pg in zip(node.parents(), results):
+                if parent is None or pg is None:
                     continue
                 pg = _as_gradient(pg, parent, node.name())
                 if anomaly and _nonfinite(pg._data) and not _nonfinite(g._data):
-                    raise FloatingPointError(
+                    raise AnomalyError(
                         f"detect_anomaly: {node.name()} returned NaN or inf in its gradient for an "
                         f"input of shape {tuple(parent.shape)}; the op was created at:\n"
                         f"{node.trace or '(trace unavailable)'}")
@@ -405,7 +468,11 @@ def _seed_gradients(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any] | N
                                    f"(output {i} has shape {tuple(out.shape)})")
             g = Tensor(np.ones(out.shape, dtype=out.dtype))
         elif not isinstance(g, Tensor):
-            g = Tensor(np.asarray(g, dtype=out.dtype))
+            try:
+                g = Tensor(np.asarray(g, dtype=out.dtype))
+            except (TypeError, ValueError):
+                raise TypeError(f"{op}: gradient for output {i} must be a Tensor or numeric "
+                                f"array, got {type(g).__name__} {g!r}") from None
         if tuple(g.shape) != tuple(out.shape):
             raise RuntimeError(f"{op}: gradient has shape {tuple(g.shape)} but output {i} has "
                                f"shape {tuple(out.shape)}")

@@ -52,18 +52,22 @@ def default_complex_dtype() -> np.dtype:
     return complex128 if _default == float64 else complex64
 
 
-def as_dtype(dtype: Any) -> np.dtype:
-    """Normalise a dtype given as a lemmata/NumPy dtype, a Python type or a name."""
+def as_dtype(dtype: Any, op: str = "dtype") -> np.dtype:
+    """Normalise a dtype given as a lemmata/NumPy dtype, a Python type or a name (``op`` names the
+    caller in the error message)."""
     if dtype is None:
         return _default
     if dtype is builtins.float:
         return _default
     if dtype is builtins.int:
         return int64
+    # values rather than types: NumPy would read some of them (lists, tuples) as structured dtypes
+    if isinstance(dtype, (builtins.bool, builtins.int, builtins.float, list, tuple)):
+        raise TypeError(f"{op}: unknown dtype {dtype!r}")
     try:
         return np.dtype(dtype)
     except TypeError as error:
-        raise TypeError(f"unknown dtype {dtype!r}") from error
+        raise TypeError(f"{op}: unknown dtype {dtype!r}") from error
 
 
 def dtype_name(dtype: np.dtype) -> str:
@@ -80,18 +84,41 @@ def is_complex(dtype: np.dtype) -> bool:
 
 
 def promote_types(a: np.dtype, b: np.dtype, a_dims: int = 1, b_dims: int = 1) -> np.dtype:
-    """The dtype of a binary op's result, by PyTorch's rules (categories bool < int < float < complex)."""
+    """The dtype of a binary op's result by PyTorch's rules (categories bool < int < float < complex).
+
+    When exactly one operand is zero-dimensional, the dimensioned operand's dtype wins unless the
+    zero-dimensional one is of a higher category (as ``torch.result_type``): float32 with a 0-d
+    float64 stays float32, int32 with a 0-d float64 becomes float64, float32 with a 0-d
+    complex128 becomes complex64 (the complex type of the dimensioned float).
+    """
+    if (a_dims == 0) != (b_dims == 0):
+        dimensioned, zero_dim = (a, b) if b_dims == 0 else (b, a)
+        return _combine_categories(dimensioned, zero_dim)
+    return _promote(a, b)
+
+
+def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    """``torch.promote_types``: the smallest dtype of the higher category that holds both."""
     ka, kb = _KIND_RANK[a.kind], _KIND_RANK[b.kind]
     if ka != kb:
         high, low = (a, b) if ka > kb else (b, a)
         if high.kind == "c" and low == float64:
             return complex128
         return high
-    if a_dims == 0 and b_dims > 0:
-        return b
-    if b_dims == 0 and a_dims > 0:
-        return a
     return np.promote_types(a, b)
+
+
+def _combine_categories(higher: np.dtype, lower: np.dtype) -> np.dtype:
+    """PyTorch's rule for a dimensioned operand (``higher`` priority) and a 0-d one."""
+    if higher.kind == "c":
+        return higher
+    if lower.kind == "c":
+        return (complex128 if higher == float64 else complex64) if higher.kind == "f" else lower
+    if higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return _promote(higher, lower)
+    return higher
 
 
 def scalar_dtype(value: Any, tensor_dtype: np.dtype) -> np.dtype:

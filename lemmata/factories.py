@@ -7,6 +7,7 @@ Random draws come from the one global generator (:mod:`lemmata.random`).
 from __future__ import annotations
 
 import builtins
+import numbers
 from typing import Any, Sequence
 
 import numpy as np
@@ -144,33 +145,39 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
+    if isinstance(fill_value, Tensor) and fill_value.numel() == 1:
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, (numbers.Number, np.number, np.bool_)):
+        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__} "
+                        f"{fill_value!r}")
     if dtype is None:
-        dtype = _infer_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
+        dtype = _infer_dtype(fill_value)
     return _filled("full", (size,), fill_value, dtype, requires_grad, device)
 
 
-def _like(x: Tensor, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
+def _like(x: Tensor, dtype: Any, op: str = "_like") -> tuple[tuple[int, ...], np.dtype]:
     if not isinstance(x, Tensor):
-        raise TypeError(f"expected a Tensor, got {type(x).__name__}")
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     return tuple(x.shape), x.dtype if dtype is None else dtypes.as_dtype(dtype)
 
 
 def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _like(x, dtype)
+    shape, dtype = _like(x, dtype, "zeros_like")
     return zeros(shape, dtype=dtype, requires_grad=requires_grad)
 
 
 def ones_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _like(x, dtype)
+    shape, dtype = _like(x, dtype, "ones_like")
     return ones(shape, dtype=dtype, requires_grad=requires_grad)
 
 
 def empty_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    _like(x, dtype, "empty_like")
     return zeros_like(x, dtype, requires_grad)
 
 
 def full_like(x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _like(x, dtype)
+    shape, dtype = _like(x, dtype, "full_like")
     return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -210,12 +217,12 @@ def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
 
 
 def randn_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _like(x, dtype)
+    shape, dtype = _like(x, dtype, "randn_like")
     return randn(shape, dtype=dtype, requires_grad=requires_grad)
 
 
 def rand_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _like(x, dtype)
+    shape, dtype = _like(x, dtype, "rand_like")
     return rand(shape, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -232,9 +239,19 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: 
     return Tensor(values.astype(dtype), requires_grad=requires_grad)
 
 
+def _integer(value: Any, name: str, op: str) -> int:
+    """An int argument (a one-element integer tensor is accepted, as PyTorch does)."""
+    if isinstance(value, Tensor) and value.numel() == 1 and value.dtype.kind in "iu":
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    return int(value)
+
+
 def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
     """A random permutation of 0..n−1."""
     _check_device(device, "randperm")
+    n = _integer(n, "n", "randperm")
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     dtype = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)
@@ -257,23 +274,82 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
             else dtypes.get_default_dtype()
     dtype = dtypes.as_dtype(dtype)
     n = builtins.max(0, int(np.ceil((end - start) / step)))
-    return Tensor((start + step * np.arange(n, dtype=np.float64)).astype(dtype)
-                  if dtype.kind in "fc" else np.arange(start, end, step, dtype=dtype),
-                  requires_grad=requires_grad)
+    if dtype.kind not in "fc":
+        return Tensor(np.arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(_range_values(float(start), float(step), n, dtype), requires_grad=requires_grad)
+
+
+def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a·b = p + e exactly (Dekker): p the rounded product, e its rounding error."""
+    p = a * b
+    split = 134217729.0  # 2²⁷ + 1: splits a double into two 26-bit halves
+    t = split * a
+    a_hi = t - (t - a)
+    t = split * b
+    b_hi = t - (t - b)
+    a_lo, b_lo = a - a_hi, b - b_hi
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def _fused_multiply_add(a: Any, b: Any, c: Any) -> np.ndarray:
+    """a·b + c rounded once (as the FMA instruction), from error-free products and sums."""
+    p, product_error = _two_product(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    s = p + c
+    b_virtual = s - p
+    sum_error = (p - (s - b_virtual)) + (c - b_virtual)
+    return s + (product_error + sum_error)
+
+
+def _range_values(start: float, step: float, n: int, dtype: np.dtype) -> np.ndarray:
+    """start + i·step for i < n, rounded exactly as PyTorch's CPU kernel rounds them.
+
+    That kernel computes in double and writes SIMD vectors of 32 bytes, two at a time: inside a
+    vector, entry k is base + k·step with base = start + i₀·step already rounded to the output
+    dtype; the leftover entries are start + i·step.  Its compiler fuses each a·b + c into one
+    rounding (FMA).  Reproducing this gives torch.arange's values bit for bit on x86 (for up to
+    32768 entries: beyond that PyTorch splits the range over threads and its values depend on
+    their number).
+    """
+    i = np.arange(n, dtype=np.float64)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        return (start + step * i).astype(dtype)
+    lanes = 32 // dtype.itemsize
+    lane = i % lanes
+    base = _fused_multiply_add(step, i - lane, start).astype(dtype).astype(np.float64)
+    in_vectors = i < (n // (2 * lanes)) * 2 * lanes
+    return np.where(in_vectors, _fused_multiply_add(lane, step, base),
+                    _fused_multiply_add(step, i, start)).astype(dtype)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
+    """``steps`` points from start to end, computed as PyTorch's CPU kernel does (bit for bit):
+    with h = (end − start)/(steps − 1) in the output dtype, entry i is start + i·h for i below
+    steps/2 and end − (steps − 1 − i)·h above (so both ends are exact), each a fused
+    multiply-add rounded once; for integer dtypes start and end are truncated first and h is a
+    double."""
     _check_device(device, "linspace")
+    steps = _integer(steps, "steps", "linspace")
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
-    return Tensor(np.linspace(start, end, steps).astype(dtypes.as_dtype(dtype)),
-                  requires_grad=requires_grad)
+    dtype = dtypes.as_dtype(dtype)
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    if steps <= 1:
+        return Tensor(np.full(steps, start, dtype=dtype), requires_grad=requires_grad)
+    compute = dtype if dtype in (np.dtype(np.float32), np.dtype(np.float64)) else np.dtype(
+        np.float64)
+    first, last = (compute.type(np.asarray(v).astype(dtype)) for v in (start, end))
+    step = (last - first) / compute.type(steps - 1)
+    i = np.arange(steps, dtype=np.float64)
+    values = np.where(i < steps // 2, _fused_multiply_add(step, i, first).astype(compute),
+                      _fused_multiply_add(-step, steps - 1 - i, last).astype(compute))
+    return Tensor(values.astype(dtype), requires_grad=requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     _check_device(device, "eye")
+    n, m = _integer(n, "n", "eye"), None if m is None else _integer(m, "m", "eye")
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
     return Tensor(np.eye(n, m, dtype=dtypes.as_dtype(dtype)), requires_grad=requires_grad)

@@ -7,19 +7,42 @@ reseeded in place, so references to it stay valid.
 """
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import threading
+from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["manual_seed", "seed", "initial_seed", "generator", "get_rng_state", "set_rng_state"]
+__all__ = ["manual_seed", "seed", "initial_seed", "generator", "get_rng_state", "set_rng_state",
+           "thread_generator"]
 
 _generator = np.random.Generator(np.random.PCG64())
 _initial_seed: int | None = None
 
 
+_thread = threading.local()
+
+
 def generator() -> np.random.Generator:
-    """The global generator (PCG64)."""
-    return _generator
+    """The global generator (PCG64), or the one this thread installed with
+    :func:`thread_generator`."""
+    own = getattr(_thread, "generator", None)
+    return _generator if own is None else own
+
+
+@contextlib.contextmanager
+def thread_generator(rng: np.random.Generator) -> Iterator[np.random.Generator]:
+    """Within the block, this thread's draws (dropout masks, random factories) come from ``rng``.
+
+    Data-parallel worker threads (:mod:`lemmata.parallel`) each get their own generator, spawned
+    from the global one in a fixed order, so their draws do not depend on thread scheduling.
+    """
+    previous = getattr(_thread, "generator", None)
+    _thread.generator = rng
+    try:
+        yield rng
+    finally:
+        _thread.generator = previous
 
 
 def manual_seed(seed: int) -> np.random.Generator:

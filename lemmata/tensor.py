@@ -27,6 +27,25 @@ class Size(tuple):
         return int(np.prod(self, dtype=np.int64))
 
 
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` (or calling it) unregisters the hook."""
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    __call__ = remove
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -89,12 +108,13 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> Callable[[], None]:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> "RemovableHandle":
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
+        Returns a handle whose ``remove()`` unregisters the hook (as PyTorch's)."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         self._hooks.append(hook)
-        return lambda: self._hooks.remove(hook)
+        return RemovableHandle(self._hooks, hook)
 
     def detach(self) -> "Tensor":
         """A leaf sharing this tensor's array, cut from the graph."""
@@ -233,9 +253,9 @@ class Tensor:
         if device is not None and str(device).split(":")[0] != "cpu":
             raise RuntimeError(f"to: lemmata runs on the CPU only; device {device!r} is not "
                                f"available")
-        if dtype is None or dtypes.as_dtype(dtype) == self.dtype:
+        if dtype is None or dtypes.as_dtype(dtype, "to") == self.dtype:
             return self
-        return ops.cast(self, dtypes.as_dtype(dtype))
+        return ops.cast(self, dtypes.as_dtype(dtype, "to"))
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
@@ -286,6 +306,8 @@ class Tensor:
         result = compute(before)
         self._version += 1
         if result.grad_fn is not None:
+            # earlier uses of self saw its old history: they find it in the snapshot (Node.parents)
+            self.__dict__.setdefault("_history", {})[before.grad_fn] = before
             self._data, self.grad_fn, self._requires_grad = result._data, result.grad_fn, True
             self.grad_fn.ctx._rebind_output(result, self)
         else:
@@ -301,13 +323,27 @@ class Tensor:
             np.copyto(self._data, result._data, casting="unsafe")
         return self
 
+    def _records(self, value: Any = None) -> builtins.bool:
+        """Whether an in-place write must be recorded in the graph (as a functional index_put)."""
+        return is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor)
+                                                             and value.requires_grad))
+
     def zero_(self) -> "Tensor":
+        if self._records():  # the old values get gradient 0
+            return self._inplace("zero_", lambda t: ops.index_put(t, Ellipsis, 0))
         self._check_inplace("zero_")
         self._data[...] = 0
         self._version += 1
         return self
 
     def fill_(self, value: Any) -> "Tensor":
+        if isinstance(value, Tensor) and value.numel() != 1:
+            raise RuntimeError(f"fill_: only supports a 0-dimensional value tensor, got shape "
+                               f"{tuple(value.shape)}")
+        if self._records(value):  # a tensor value gets the sum of the gradient
+            return self._inplace("fill_", lambda t: ops.index_put(t, Ellipsis, value.reshape(())
+                                                                  if isinstance(value, Tensor)
+                                                                  else value))
         self._check_inplace("fill_")
         self._data[...] = value.item() if isinstance(value, Tensor) else value
         self._version += 1
@@ -320,6 +356,8 @@ class Tensor:
         except ValueError:
             raise RuntimeError(f"copy_: source of shape {tuple(np.shape(source))} cannot be "
                                f"broadcast to the target's shape {tuple(self.shape)}") from None
+        if self._records(src):  # the gradient flows to src (cast and summed to its shape)
+            return self._inplace("copy_", lambda t: ops.index_put(t, Ellipsis, src))
         self._check_inplace("copy_")
         self._data[...] = source
         self._version += 1
@@ -422,6 +460,9 @@ class Tensor:
     def __mod__(self, other: Any) -> "Tensor":
         return ops.remainder(self, other)
 
+    def __rmod__(self, other: Any) -> "Tensor":
+        return ops.remainder(other, self)
+
     def __pow__(self, exponent: Any) -> "Tensor":
         return ops.pow(self, exponent)
 
@@ -444,21 +485,47 @@ class Tensor:
         return ops.abs(self)
 
     def __invert__(self) -> "Tensor":
+        if self.dtype.kind not in "biu":
+            raise TypeError(f"~ (bitwise not) is only implemented on integer and bool tensors, "
+                            f"got {dtypes.dtype_name(self.dtype)}")
         return ops.logical_not(self) if self.dtype == np.bool_ else Tensor(~self._data)
 
+    def _bitwise(self, other: Any, function: Callable, op: str, reflected: builtins.bool = False
+                 ) -> "Tensor":
+        """&, |, ^: bitwise on integers, logical on bools (as PyTorch); floats are refused."""
+        operands = ops.arguments.operands
+        a, b = operands(other, self, op) if reflected else operands(self, other, op)
+        if a.dtype.kind not in "biu":
+            raise TypeError(f"{op}: only integer and bool tensors are supported, got "
+                            f"{dtypes.dtype_name(a.dtype)}")
+        return Tensor(function(a._data, b._data))
+
     def __and__(self, other: Any) -> "Tensor":
-        return ops.logical_and(self, other)
+        return self._bitwise(other, np.bitwise_and, "bitwise_and")
+
+    def __rand__(self, other: Any) -> "Tensor":
+        return self._bitwise(other, np.bitwise_and, "bitwise_and", reflected=True)
 
     def __or__(self, other: Any) -> "Tensor":
-        return ops.logical_or(self, other)
+        return self._bitwise(other, np.bitwise_or, "bitwise_or")
+
+    def __ror__(self, other: Any) -> "Tensor":
+        return self._bitwise(other, np.bitwise_or, "bitwise_or", reflected=True)
 
     def __xor__(self, other: Any) -> "Tensor":
-        return ops.logical_xor(self, other)
+        return self._bitwise(other, np.bitwise_xor, "bitwise_xor")
+
+    def __rxor__(self, other: Any) -> "Tensor":
+        return self._bitwise(other, np.bitwise_xor, "bitwise_xor", reflected=True)
 
     def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        if other is None:  # Python's identity fallback, as PyTorch
+            return False  # type: ignore[return-value]
         return ops.eq(self, other)
 
     def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        if other is None:
+            return True  # type: ignore[return-value]
         return ops.ne(self, other)
 
     def __lt__(self, other: Any) -> "Tensor":
@@ -672,8 +739,21 @@ class Tensor:
     def view(self, *shape: Any) -> "Tensor":
         if len(shape) == 1 and not isinstance(shape[0], (builtins.int, np.integer, tuple, list,
                                                          Size, Tensor)):
-            return self.to(shape[0])  # view(dtype)
+            return self._view_as_dtype(shape[0])
         return ops.reshape(self, *shape)
+
+    def _view_as_dtype(self, dtype: Any) -> "Tensor":
+        """``view(dtype)``: the same bytes read as ``dtype`` (the last dim scales by the ratio of
+        item sizes), as PyTorch; a reinterpretation of bits carries no gradient."""
+        dtype = dtypes.as_dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        try:
+            return Tensor(self._data.view(dtype))
+        except ValueError as error:
+            raise RuntimeError(f"view: a tensor of shape {tuple(self.shape)} and dtype "
+                               f"{dtypes.dtype_name(self.dtype)} cannot be viewed as "
+                               f"{dtypes.dtype_name(dtype)} ({error})") from None
 
     def view_as(self, other: "Tensor") -> "Tensor":
         return ops.reshape(self, other.shape)
@@ -751,7 +831,8 @@ class Tensor:
         return ops.clone(self)
 
     def contiguous(self) -> "Tensor":
-        return self
+        """Self if its array is C-contiguous, else a C-ordered copy (differentiable)."""
+        return self if self._data.flags.c_contiguous else ops.clone(self)
 
     def is_contiguous(self) -> builtins.bool:
         return builtins.bool(self._data.flags.c_contiguous)

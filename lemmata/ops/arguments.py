@@ -40,7 +40,7 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
     return (normalize_dim(dim, ndim, op),) if ndim else ()
 
 
-def as_tensor_like(value: Any, like: Tensor) -> Tensor:
+def as_tensor_like(value: Any, like: Tensor, op: str = "as_tensor_like") -> Tensor:
     """A Python scalar or array next to ``like`` becomes a Tensor of the dtype PyTorch would give."""
     if isinstance(value, Tensor):
         return value
@@ -48,7 +48,8 @@ def as_tensor_like(value: Any, like: Tensor) -> Tensor:
         return Tensor(np.asarray(value, dtype=dtypes.scalar_dtype(value, like.dtype)))
     array = np.asarray(value)
     if array.dtype.kind not in "biufc":
-        raise TypeError(f"expected a Tensor, number or numeric array, got {type(value).__name__}")
+        raise TypeError(f"{op}: expected a Tensor, number or numeric array, got "
+                        f"{type(value).__name__}")
     return Tensor(array)
 
 
@@ -56,8 +57,8 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of the promoted dtype, after checking that they broadcast."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(np.asarray(a))
-    a = as_tensor_like(a, b) if not isinstance(a, Tensor) else a
-    b = as_tensor_like(b, a)
+    a = as_tensor_like(a, b, op) if not isinstance(a, Tensor) else a
+    b = as_tensor_like(b, a, op)
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
@@ -74,8 +75,8 @@ def floating(t: Tensor) -> Tensor:
 
 def shape_tuple(size: Sequence[Any], op: str) -> tuple[int, ...]:
     """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean shape (2, 3)."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list, Tensor)) or (
-            len(size) == 1 and hasattr(size[0], "__len__")):
+    if len(size) == 1 and not (isinstance(size[0], Tensor) and size[0].ndim == 0) and (
+            isinstance(size[0], (tuple, list, Tensor)) or hasattr(size[0], "__len__")):
         size = tuple(size[0])
     out = []
     for n in size:
@@ -90,3 +91,18 @@ def shape_tuple(size: Sequence[Any], op: str) -> tuple[int, ...]:
 def real(array: np.ndarray) -> np.ndarray:
     """The real part: piecewise ops branch on it so that they stay holomorphic off their kinks."""
     return array.real if array.dtype.kind == "c" else array
+
+
+def check_tensor(x: Any, op: str) -> Tensor:
+    """``x`` itself if it is a Tensor; otherwise a TypeError naming the op."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    return x
+
+
+def check_keepdim(keepdim: Any, op: str) -> bool:
+    """keepdim must be a bool (0 and 1 are accepted as such)."""
+    if isinstance(keepdim, (bool, np.bool_)) or (isinstance(keepdim, (int, np.integer))
+                                                 and keepdim in (0, 1)):
+        return bool(keepdim)
+    raise TypeError(f"{op}: keepdim must be a bool, got {keepdim!r}")

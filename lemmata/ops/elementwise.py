@@ -17,7 +17,7 @@ from scipy import special
 from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
-from .arguments import as_tensor_like, floating, operands, real
+from .arguments import as_tensor_like, check_tensor, floating, operands, real
 
 # ------------------------------------------------------------------------------ arithmetic
 
@@ -51,7 +51,8 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -66,14 +67,14 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         return (g / b if ctx.needs_input_grad[0] else None,
-                -g * a / (b * b) if ctx.needs_input_grad[1] else None)
+                -g * (a / b / b) if ctx.needs_input_grad[1] else None)  # b·b may underflow
 
 
 class Neg(Function):
@@ -110,7 +111,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = a ** b
+        out = _integer_power(a, b) if a.dtype.kind in "iu" else a ** b
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -118,8 +119,8 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         ga = gb = None
-        if ctx.needs_input_grad[0]:
-            ga = g * b * a ** (b - 1)
+        if ctx.needs_input_grad[0]:  # 0 where b = 0, also at a = 0 (PyTorch's rule)
+            ga = where(real(b._data) == 0, 0, g * b * a ** (b - 1))
         if ctx.needs_input_grad[1]:
             at_zero = (real(a._data) == 0) & (real(b._data) >= 0)
             safe_a = where(at_zero, 1, a)
@@ -127,12 +128,25 @@ class Pow(Function):
         return ga, gb
 
 
+def _integer_power(base: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """Integer aᵇ as PyTorch computes it: for b < 0 the integer part of 1/a⁻ᵇ, i.e. 1 for
+    a = 1, (−1)ᵇ for a = −1 and 0 otherwise (NumPy refuses negative integer powers)."""
+    negative = exponent < 0
+    out = np.power(base, np.where(negative, 0, exponent))
+    if np.any(negative):
+        odd = np.remainder(exponent, 2) == 1
+        inverse = np.where(base == 1, 1, np.where(base == -1, np.where(odd, -1, 1), 0))
+        out = np.where(negative, inverse, out).astype(out.dtype)
+    return out
+
+
 class RPow(Function):
     """cˣ for a constant c;  ∂/∂x = cˣ·log c."""
 
     @staticmethod
     def forward(ctx, x, c):
-        out = np.asarray(c, dtype=x.dtype) ** x
+        base = np.asarray(c, dtype=x.dtype)
+        out = _integer_power(base, x) if x.dtype.kind in "iu" else base ** x
         ctx.save_for_backward(out)
         ctx.log_c = np.log(np.asarray(c, dtype=x.dtype)) if c != 0 else 0.0
         return out
@@ -319,20 +333,39 @@ class Abs(Function):
 
 
 class ReLU(Function):
-    """max(x, 0);  ∂/∂x = 1 where Re x > 0, else 0 (PyTorch's choice at 0)."""
+    """max(x, 0);  ∂/∂x = 1 where Re x > 0, else 0 (PyTorch's choice at 0).
+
+    It saves its output, not a mask: Re y > 0 exactly where Re x > 0, and the next layer keeps
+    y alive anyway, so the forward is one pass and the mask costs no memory.
+    Backward: Scale of g by that 0/1 mask."""
 
     @staticmethod
     def forward(ctx, x):
-        mask = real(x) > 0
-        ctx.save_for_backward(mask.astype(x.dtype))
-        if x.dtype.kind == "c":
-            return x * mask
-        return np.maximum(x, 0)  # propagates NaN, as PyTorch
+        y = x * (x.real > 0) if x.dtype.kind == "c" else np.maximum(x, 0)  # NaN propagates
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        mask, = ctx.saved_tensors
-        return g * mask
+        y, = ctx.saved_tensors
+        return Scale.apply(g, factor=real(y._data) > 0)
+
+
+class Scale(Function):
+    """g ⊙ c for a constant real array c (a 0/1 mask, a dropout mask scaled by 1/(1 − p)).
+
+    Linear in g and, c being real, its own adjoint: the backward is the same op on the incoming
+    gradient.  Unlike Mul it saves nothing but c (a bool mask is one byte per entry), and a bool
+    or same-precision c keeps g's dtype."""
+
+    @staticmethod
+    def forward(ctx, g, *, factor):
+        ctx.factor = factor
+        return np.multiply(g, factor)
+
+    @staticmethod
+    def backward(ctx, h):
+        return Scale.apply(h, factor=ctx.factor)
 
 
 class LeakyReLU(Function):
@@ -372,29 +405,31 @@ class Softplus(Function):
 
 
 class Clamp(Function):
-    """min(max(x, lo), hi);  ∂/∂x = 1 where lo ≤ x ≤ hi (bounds included, as PyTorch), else 0;
-    a tensor bound gets the gradient where it is the active one."""
+    """min(max(x, lo), hi) (by real part);  ∂/∂x = 1 where lo ≤ x ≤ hi (bounds included, as
+    PyTorch), else 0.  A tensor bound gets the gradient where it is the value taken: lo where
+    x < lo < hi, hi where x > hi or hi < lo (so that lo > hi gives hi everywhere, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, lo, hi):
         rx = real(x)
-        above_lo = np.ones(x.shape, bool) if lo is None else rx >= real(np.asarray(lo))
-        below_hi = np.ones(x.shape, bool) if hi is None else rx <= real(np.asarray(hi))
-        ctx.save_for_backward(above_lo, below_hi)
-        out = x
-        if lo is not None:
-            out = np.where(above_lo, out, lo)
+        rlo = None if lo is None else real(np.asarray(lo))
+        rhi = None if hi is None else real(np.asarray(hi))
+        above_lo = np.ones(x.shape, bool) if lo is None else rx >= rlo
+        below_hi = np.ones(x.shape, bool) if hi is None else rx <= rhi
+        takes_lo = ~above_lo if hi is None or lo is None else ~above_lo & (rlo < rhi)
+        takes_hi = ~below_hi if hi is None or lo is None else ~below_hi | (rhi < rlo)
+        ctx.save_for_backward(above_lo & below_hi, takes_lo, takes_hi)
+        out = x if lo is None else np.where(above_lo, x, lo)
         if hi is not None:
-            out = np.where(below_hi, out, hi)
+            out = np.where(real(out) <= rhi, out, hi)
         return np.asarray(out, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        above_lo, below_hi = ctx.saved_tensors
-        inside = Tensor(above_lo._data & below_hi._data)
+        inside, takes_lo, takes_hi = ctx.saved_tensors
         return (where(inside, g, 0),
-                where(above_lo, 0, g) if ctx.needs_input_grad[1] else None,
-                where(below_hi, 0, g) if ctx.needs_input_grad[2] else None)
+                where(takes_lo, g, 0) if ctx.needs_input_grad[1] else None,
+                where(takes_hi, g, 0) if ctx.needs_input_grad[2] else None)
 
 
 class Where(Function):
@@ -469,6 +504,11 @@ true_divide = divide = div
 
 
 def neg(x: Tensor) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"neg: expected a Tensor, got {type(x).__name__}")
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"neg: negation of a bool tensor (shape {tuple(x.shape)}) is not "
+                           f"supported; to invert a mask use ~ or logical_not()")
     return Neg.apply(x)
 
 
@@ -476,10 +516,18 @@ def pow(x: Any, exponent: Any) -> Tensor:
     """xᵉ with a scalar or tensor exponent; cˣ when only x is a tensor."""
     if isinstance(x, Tensor) and not isinstance(exponent, Tensor):
         if isinstance(exponent, (int, float, np.number)) and not isinstance(exponent, bool):
-            if x.dtype.kind in "iub" and (isinstance(exponent, float) or exponent < 0):
-                x = floating(x)
+            if x.dtype.kind in "iub":
+                if isinstance(exponent, (float, np.floating)):
+                    x = floating(x)
+                elif exponent < 0:
+                    raise RuntimeError(f"pow: integers to negative integer powers are not allowed "
+                                       f"({dtypes.dtype_name(x.dtype)} tensor of shape "
+                                       f"{tuple(x.shape)} to the power {exponent})")
+                elif x.dtype == np.bool_:
+                    x = x.to(dtypes.int64)  # bool ** int is int64 in PyTorch (int8 in NumPy)
             return PowScalar.apply(x, exponent)
-    if not isinstance(x, Tensor) and isinstance(exponent, Tensor) and np.isscalar(x):
+    if (not isinstance(x, Tensor) and isinstance(exponent, Tensor)
+            and isinstance(x, (int, float, complex, np.number))):
         t = floating(exponent) if isinstance(x, float) else exponent
         return RPow.apply(t.to(dtypes.scalar_dtype(x, t.dtype)), x)
     a, b = operands(x, exponent, "pow")
@@ -513,7 +561,8 @@ def sqrt(x: Tensor) -> Tensor:
 
 
 def rsqrt(x: Tensor) -> Tensor:
-    return pow(floating(x), -0.5)
+    """1/√x (so rsqrt(−0) = −inf, as IEEE and PyTorch; x^(−1/2) would give +inf)."""
+    return reciprocal(sqrt(x))
 
 
 def sin(x: Tensor) -> Tensor:
@@ -537,30 +586,39 @@ def erf(x: Tensor) -> Tensor:
 
 
 def abs(x: Tensor) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"abs: expected a Tensor, got {type(x).__name__}")
+    if check_tensor(x, "abs").dtype == np.bool_:
+        raise TypeError(f"abs: not supported for bool tensors (shape {tuple(x.shape)})")
     return Abs.apply(x)
 
 
 def square(x: Tensor) -> Tensor:
-    return mul(x, x)
+    return mul(check_tensor(x, "square"), x)
 
 
 def reciprocal(x: Tensor) -> Tensor:
-    return div(1.0, floating(x))
+    return div(1.0, floating(check_tensor(x, "reciprocal")))
 
 
 def relu(x: Tensor) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"relu: expected a Tensor, got {type(x).__name__}")
+    if check_tensor(x, "relu").dtype == np.bool_:
+        raise TypeError(f"relu: not supported for bool tensors (shape {tuple(x.shape)})")
     return ReLU.apply(x)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    return LeakyReLU.apply(x, negative_slope)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"leaky_relu: expected a Tensor, got {type(x).__name__}")
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.number)):
+        raise TypeError(f"leaky_relu: negative_slope must be a number, got "
+                        f"{type(negative_slope).__name__}")
+    return LeakyReLU.apply(floating(x), negative_slope)
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    check_tensor(x, "softplus")
+    for name, value in (("beta", beta), ("threshold", threshold)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"softplus: {name} must be a number, got {type(value).__name__}")
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
     return Softplus.apply(floating(x), beta, threshold)
@@ -570,16 +628,29 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """Clamp to [min, max]; either bound may be None, a number or a tensor."""
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-    lo = min if min is None or isinstance(min, Tensor) else as_tensor_like(min, x)._data
-    hi = max if max is None or isinstance(max, Tensor) else as_tensor_like(max, x)._data
-    if isinstance(lo, Tensor) or isinstance(hi, Tensor):
-        for name, bound in (("min", lo), ("max", hi)):
-            if isinstance(bound, Tensor):
-                try:
-                    np.broadcast_to(np.empty(bound.shape), x.shape)
-                except ValueError:
-                    raise RuntimeError(f"clamp: {name} of shape {tuple(bound.shape)} does not "
-                                       f"broadcast to the input's shape {tuple(x.shape)}") from None
+    if not isinstance(x, Tensor):
+        raise TypeError(f"clamp: expected a Tensor, got {type(x).__name__}")
+    for name, bound in (("min", min), ("max", max)):
+        if not (bound is None or isinstance(bound, Tensor) or (
+                isinstance(bound, (int, float, np.number)) and not isinstance(bound, bool))):
+            raise TypeError(f"clamp: {name} must be None, a number or a Tensor, got "
+                            f"{type(bound).__name__}")
+    lo = min if min is None or isinstance(min, Tensor) else as_tensor_like(min, x, "clamp")._data
+    hi = max if max is None or isinstance(max, Tensor) else as_tensor_like(max, x, "clamp")._data
+    bounds = [b for b in (lo, hi) if isinstance(b, Tensor)]
+    if bounds:  # tensor bounds broadcast with the input and take part in type promotion
+        try:
+            np.broadcast_shapes(x.shape, *[b.shape for b in bounds])
+        except ValueError:
+            raise RuntimeError(f"clamp: input of shape {tuple(x.shape)} and bounds of shapes "
+                               f"{[tuple(b.shape) for b in bounds]} cannot be broadcast "
+                               f"together") from None
+        dtype = x.dtype
+        for b in bounds:
+            dtype = dtypes.promote_types(dtype, b.dtype, x.ndim, b.ndim)
+        x = x.to(dtype)
+        lo = lo.to(dtype) if isinstance(lo, Tensor) else lo
+        hi = hi.to(dtype) if isinstance(hi, Tensor) else hi
     if x.dtype.kind in "iub" and any(np.asarray(getattr(v, "_data", v)).dtype.kind == "f"
                                      for v in (lo, hi) if v is not None):
         x = floating(x)
@@ -611,10 +682,20 @@ def maximum(a: Any, b: Any) -> Tensor:
 def minimum(a: Any, b: Any) -> Tensor:
     """min(a, b) = −max(−a, −b): the same tie rule as maximum."""
     a, b = operands(a, b, "minimum")
+    if a.dtype == np.bool_:  # no gradient, and bools cannot be negated
+        return Tensor(np.minimum(a._data, b._data))
     return neg(Maximum.apply(neg(a), neg(b)))
 
 
 def lerp(start: Tensor, end: Any, weight: Any) -> Tensor:
+    """start + weight·(end − start)."""
+    shapes = [tuple(np.shape(v._data if isinstance(v, Tensor) else v))
+              for v in (start, end, weight)]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(f"lerp: start, end and weight of shapes {shapes[0]}, {shapes[1]} and "
+                           f"{shapes[2]} cannot be broadcast together") from None
     return add(start, mul(sub(end, start), weight))
 
 
@@ -623,11 +704,18 @@ def lerp(start: Tensor, end: Any, weight: Any) -> Tensor:
 
 def _no_grad_binary(fn: Any, a: Any, b: Any, name: str = "op") -> Tensor:
     a, b = operands(a, b, name)
-    with np.errstate(all="ignore"):
-        return Tensor(fn(a._data, b._data))
+    try:
+        with np.errstate(all="ignore"):
+            return Tensor(fn(a._data, b._data))
+    except TypeError:  # NumPy has no loop for these dtypes (e.g. complex floor division)
+        raise TypeError(f"{name}: not supported for {dtypes.dtype_name(a.dtype)} tensors "
+                        f"(shapes {tuple(a.shape)} and {tuple(b.shape)})") from None
 
 
-def _no_grad_unary(fn: Any, x: Tensor) -> Tensor:
+def _no_grad_unary(fn: Any, x: Tensor, name: str = "op", complex_ok: bool = True) -> Tensor:
+    check_tensor(x, name)
+    if not complex_ok and x.dtype.kind == "c":
+        raise TypeError(f"{name}: not supported for complex tensors (shape {tuple(x.shape)})")
     with np.errstate(all="ignore"):
         return Tensor(fn(x._data))
 
@@ -678,32 +766,39 @@ def logical_xor(a: Any, b: Any) -> Tensor:
 
 
 def logical_not(x: Tensor) -> Tensor:
-    return _no_grad_unary(np.logical_not, x)
+    return _no_grad_unary(np.logical_not, x, "logical_not")
 
 
 def sign(x: Tensor) -> Tensor:
-    return _no_grad_unary(np.sign, x)
+    """−1, 0 or 1; sign(NaN) = 0, as PyTorch (NumPy would give NaN); a bool tensor is its own
+    sign."""
+    if check_tensor(x, "sign").dtype == np.bool_:
+        return Tensor(x._data.copy())
+    if x.dtype.kind == "f":
+        return _no_grad_unary(lambda a: np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype), x,
+                              "sign")
+    return _no_grad_unary(np.sign, x, "sign")
 
 
 def floor(x: Tensor) -> Tensor:
-    return _no_grad_unary(np.floor, x)
+    return _no_grad_unary(np.floor, x, "floor", complex_ok=False)
 
 
 def ceil(x: Tensor) -> Tensor:
-    return _no_grad_unary(np.ceil, x)
+    return _no_grad_unary(np.ceil, x, "ceil", complex_ok=False)
 
 
 def round(x: Tensor, decimals: int = 0) -> Tensor:
-    return _no_grad_unary(lambda a: np.round(a, decimals), x)
+    return _no_grad_unary(lambda a: np.round(a, decimals), x, "round", complex_ok=False)
 
 
 def isnan(x: Tensor) -> Tensor:
-    return _no_grad_unary(np.isnan, x)
+    return _no_grad_unary(np.isnan, x, "isnan")
 
 
 def isinf(x: Tensor) -> Tensor:
-    return _no_grad_unary(np.isinf, x)
+    return _no_grad_unary(np.isinf, x, "isinf")
 
 
 def isfinite(x: Tensor) -> Tensor:
-    return _no_grad_unary(np.isfinite, x)
+    return _no_grad_unary(np.isfinite, x, "isfinite")

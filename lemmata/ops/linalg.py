@@ -21,20 +21,23 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        ctx.ndims = (a.ndim, b.ndim)  # the unsaved operand's rank still picks the rule
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        if a.ndim == 1 and b.ndim == 1:        # dot product: g is a scalar
+        a_ndim, b_ndim = ctx.ndims
+        if a_ndim == 1 and b_ndim == 1:        # dot product: g is a scalar
             return (g * b if need_a else None), (g * a if need_b else None)
-        if a.ndim == 1:                        # (n) @ (..., n, m) -> (..., m)
+        if a_ndim == 1:                        # (n) @ (..., n, m) -> (..., m)
             ga = (g.unsqueeze(-2) @ b.mT).squeeze(-2) if need_a else None
             gb = a.unsqueeze(-1) @ g.unsqueeze(-2) if need_b else None
             return ga, gb
-        if b.ndim == 1:                        # (..., n, m) @ (m) -> (..., n)
+        if b_ndim == 1:                        # (..., n, m) @ (m) -> (..., n)
             ga = g.unsqueeze(-1) @ b.unsqueeze(-2) if need_a else None
             gb = (a.mT @ g.unsqueeze(-1)).squeeze(-1) if need_b else None
             return ga, gb
@@ -44,7 +47,7 @@ class MatMul(Function):
 def matmul(a: Any, b: Any) -> Tensor:
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(np.asarray(a))
-    a, b = _promoted(as_tensor_like(a, b), as_tensor_like(b, a))
+    a, b = _promoted(as_tensor_like(a, b, "matmul"), as_tensor_like(b, a, "matmul"))
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")
@@ -66,35 +69,47 @@ def _promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     return a.to(dtype), b.to(dtype)
 
 
+def _check_tensors(a: Any, b: Any, op: str) -> None:
+    for name, value in (("first", a), ("second", b)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{op}: expected Tensors, but the {name} argument is a "
+                            f"{type(value).__name__}")
+
+
 def mm(a: Tensor, b: Tensor) -> Tensor:
-    if a.ndim != 2 or b.ndim != 2:
-        raise RuntimeError(f"mm: expects two matrices, got shapes {tuple(a.shape)} and "
-                           f"{tuple(b.shape)}")
+    _check_tensors(a, b, "mm")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mm: expects matrices (n, k) and (k, m), got shapes "
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
-    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
-        raise RuntimeError(f"bmm: expects two 3-D tensors with the same batch size, got shapes "
+    _check_tensors(a, b, "bmm")
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise RuntimeError(f"bmm: expects 3-D tensors (b, n, k) and (b, k, m), got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 
 def mv(a: Tensor, v: Tensor) -> Tensor:
-    if a.ndim != 2 or v.ndim != 1:
-        raise RuntimeError(f"mv: expects a matrix and a vector, got shapes {tuple(a.shape)} and "
-                           f"{tuple(v.shape)}")
+    _check_tensors(a, v, "mv")
+    if a.ndim != 2 or v.ndim != 1 or a.shape[1] != v.shape[0]:
+        raise RuntimeError(f"mv: expects a matrix (n, m) and a vector (m,), got shapes "
+                           f"{tuple(a.shape)} and {tuple(v.shape)}")
     return matmul(a, v)
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
-    if a.ndim != 1 or b.ndim != 1:
-        raise RuntimeError(f"dot: expects 1-D tensors, got shapes {tuple(a.shape)} and "
-                           f"{tuple(b.shape)}")
+    _check_tensors(a, b, "dot")
+    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
+        raise RuntimeError(f"dot: expects 1-D tensors of the same size, got shapes "
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 
 def outer(a: Tensor, b: Tensor) -> Tensor:
+    _check_tensors(a, b, "outer")
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"outer: expects 1-D tensors, got shapes {tuple(a.shape)} and "
                            f"{tuple(b.shape)}")

@@ -14,7 +14,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
-from .arguments import floating, normalize_dim, normalize_dims, real
+from .arguments import check_keepdim, floating, normalize_dim, normalize_dims, real
 from .elementwise import abs as _abs, exp, maximum, minimum, neg, pow, sqrt, where
 from .shape import gather
 
@@ -62,6 +62,8 @@ class Mean(Function):
     def forward(ctx, x, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.n = _count(x.shape, dims)
+        if ctx.n == 0:  # 0/0: NaN, as PyTorch (np.mean would also warn)
+            return np.sum(x, axis=dims, keepdims=keepdim) / np.asarray(0, x.dtype)
         return np.mean(x, axis=dims, keepdims=keepdim)
 
     @staticmethod
@@ -71,13 +73,24 @@ class Mean(Function):
 
 def _var_backward(g: Tensor, x: Tensor, dims: tuple, keepdim: bool, denominator: int) -> Tensor:
     """∂ var/∂xᵢ = 2(xᵢ − x̄)/(N − correction)  (the x̄ terms cancel because Σ(xᵢ − x̄) = 0)."""
-    centred = x - x.mean(dim=dims, keepdim=True)
-    return expand_back(g, tuple(x.shape), dims, keepdim) * centred * (2.0 / denominator)
+    shifted = x - Tensor(_first(x._data, dims))   # a constant shift (see _centred_square_sum)
+    centred = shifted - shifted.mean(dim=dims, keepdim=True)
+    scale = 2.0 / denominator if denominator else np.inf   # N − correction = 0: ∞, as PyTorch
+    return expand_back(g, tuple(x.shape), dims, keepdim) * centred * scale
+
+
+def _first(x: np.ndarray, dims: tuple) -> np.ndarray:
+    """The first entry along the reduced dims (kept as size-1 dims)."""
+    return x[tuple(slice(0, 1) if i in dims else slice(None) for i in range(x.ndim))]
 
 
 def _centred_square_sum(x: np.ndarray, dims: tuple) -> np.ndarray:
-    # (x − x̄)² rather than |x − x̄|²: the holomorphic form, identical for real inputs
-    d = x - np.mean(x, axis=dims, keepdims=True)
+    # (x − x̄)² rather than |x − x̄|²: the holomorphic form, identical for real inputs.  The data
+    # are shifted by their first entry first, which changes nothing mathematically but makes the
+    # variance of a constant tensor exactly 0 (its rounded mean would leave ~1e-17 otherwise).
+    y = x - _first(x, dims)
+    # Σ/N is what np.mean computes, without its warning for an empty reduction (var is NaN then)
+    d = y - np.sum(y, axis=dims, keepdims=True) / builtins.max(_count(x.shape, dims), 1)
     return np.sum(d * d, axis=dims, keepdims=True)
 
 
@@ -166,7 +179,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        e = np.exp(x - np.max(real(x), axis=dim, keepdims=True))
+        e = np.exp(x - np.max(real(x), axis=dim, keepdims=True, initial=-np.inf))
         out = e / np.sum(e, axis=dim, keepdims=True)
         ctx.save_for_backward(out)
         ctx.dim = dim
@@ -183,7 +196,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        shifted = x - np.max(real(x), axis=dim, keepdims=True)
+        shifted = x - np.max(real(x), axis=dim, keepdims=True, initial=-np.inf)
         out = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
         ctx.save_for_backward(out)
         ctx.dim = dim
@@ -215,6 +228,37 @@ class Norm2(Function):
         return x * scale, None, None
 
 
+def _prod_of_others(x: Tensor, dim: int) -> Tensor:
+    """Π over j ≠ i of xⱼ along ``dim``, for every i: the product over a new axis of n copies of x,
+    copy i having xᵢ replaced by 1.  Exact when entries are zero (out/xᵢ would give 0/0)."""
+    n = x.shape[dim]
+    copies = x.unsqueeze(dim)  # the new axis ``dim`` indexes i, the old one (now dim + 1) j
+    diagonal = np.eye(n, dtype=bool).reshape(
+        [n if k in (dim, dim + 1) else 1 for k in range(x.ndim + 1)])
+    return Prod.apply(where(diagonal, 1, copies), dim + 1, False)
+
+
+class Prod(Function):
+    """Π over one dim;  ∂/∂xᵢ = Π over j ≠ i of xⱼ, which is out/xᵢ when no entry is zero (one
+    division) and the product of the other entries otherwise (see _prod_of_others)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        out = np.prod(x, axis=dim, keepdims=keepdim)
+        ctx.save_for_backward(x, out)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        shape, dims = tuple(x.shape), (ctx.dim,)
+        g = expand_back(g, shape, dims, ctx.keepdim)
+        if not np.any(x._data == 0):
+            return g * expand_back(out, shape, dims, ctx.keepdim) / x, None, None
+        return g * _prod_of_others(x, ctx.dim), None, None
+
+
 # ------------------------------------------------------------------------------ functional forms
 
 
@@ -227,6 +271,7 @@ def _check(x: Any, op: str) -> Tensor:
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Sum over ``dim`` (all dims if None); bool and integer tensors sum to int64, as PyTorch."""
     _check(x, "sum")
+    keepdim = check_keepdim(keepdim, "sum")
     dims = normalize_dims(dim, x.ndim, "sum")
     out_dtype = dtypes.as_dtype(dtype) if dtype is not None else (
         dtypes.int64 if x.dtype.kind in "biu" else None)
@@ -235,6 +280,7 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) ->
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     _check(x, "mean")
+    keepdim = check_keepdim(keepdim, "mean")
     if dtype is not None:
         x = x.to(dtype)
     if x.dtype.kind not in "fc":
@@ -247,7 +293,9 @@ def _correction(unbiased: Any, correction: Any, op: str) -> int:
     if correction is not None and unbiased is not None:
         raise TypeError(f"{op}: give either unbiased or correction, not both")
     if correction is not None:
-        return int(correction)
+        if isinstance(correction, bool) or not isinstance(correction, (int, float, np.number)):
+            raise TypeError(f"{op}: correction must be a number, got {correction!r}")
+        return correction   # a float correction is allowed, as in PyTorch
     return 0 if unbiased is False else 1
 
 
@@ -255,6 +303,7 @@ def var(x: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
         correction: Any = None) -> Tensor:
     """Σ(xᵢ − x̄)²/(N − correction); ``unbiased=False`` means correction 0."""
     x = floating(_check(x, "var"))
+    keepdim = check_keepdim(keepdim, "var")
     return Var.apply(x, normalize_dims(dim, x.ndim, "var"),
                      _correction(unbiased, correction, "var"), keepdim)
 
@@ -262,6 +311,7 @@ def var(x: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
 def std(x: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
         correction: Any = None) -> Tensor:
     x = floating(_check(x, "std"))
+    keepdim = check_keepdim(keepdim, "std")
     return Std.apply(x, normalize_dims(dim, x.ndim, "std"),
                      _correction(unbiased, correction, "std"), keepdim)
 
@@ -269,7 +319,10 @@ def std(x: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
 def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """Max over ``dim`` (all dims when empty or None); ties share the gradient evenly."""
     _check(x, "amax")
-    dims = tuple(range(x.ndim)) if dim in ((), None) else normalize_dims(dim, x.ndim, "amax")
+    keepdim = check_keepdim(keepdim, "amax")
+    dim = () if dim is None else dim
+    dims = tuple(range(x.ndim)) if isinstance(dim, (tuple, list)) and not dim else normalize_dims(
+        dim, x.ndim, "amax")
     if x.dtype == np.bool_:
         return Tensor(np.any(x._data, axis=dims, keepdims=keepdim))
     return Amax.apply(x, dims, keepdim)
@@ -278,14 +331,18 @@ def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """min = −max(−x)."""
     _check(x, "amin")
+    keepdim = check_keepdim(keepdim, "amin")
+    dim = () if dim is None else dim
     if x.dtype == np.bool_:
-        dims = tuple(range(x.ndim)) if dim in ((), None) else normalize_dims(dim, x.ndim, "amin")
+        everything = isinstance(dim, (tuple, list)) and not dim
+        dims = tuple(range(x.ndim)) if everything else normalize_dims(dim, x.ndim, "amin")
         return Tensor(np.all(x._data, axis=dims, keepdims=keepdim))
     return neg(amax(neg(x), dim, keepdim))
 
 
 def _arg_extremum(x: Tensor, dim: Any, keepdim: bool, op: str, pick: Any) -> Tensor:
     _check(x, op)
+    keepdim = check_keepdim(keepdim, op)
     values = real(x._data)
     if values.size == 0:
         raise IndexError(f"{op}: expected a non-empty tensor (shape {tuple(x.shape)})")
@@ -327,15 +384,16 @@ def _extremum(x: Tensor, dim: Any, keepdim: bool, op: str, result: Any) -> Any:
 def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """``max(x)`` → the maximum; ``max(x, dim)`` → (values, indices), the gradient going to the
     first maximum; ``max(x, other)`` → elementwise maximum."""
-    return _extremum(_check(x, "max"), dim, keepdim, "max", MaxResult)
+    return _extremum(_check(x, "max"), dim, check_keepdim(keepdim, "max"), "max", MaxResult)
 
 
 def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-    return _extremum(_check(x, "min"), dim, keepdim, "min", MinResult)
+    return _extremum(_check(x, "min"), dim, check_keepdim(keepdim, "min"), "min", MinResult)
 
 
 def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     x = floating(_check(x, "logsumexp"))
+    keepdim = check_keepdim(keepdim, "logsumexp")
     return LogSumExp.apply(x, normalize_dims(dim, x.ndim, "logsumexp"), keepdim)
 
 
@@ -346,18 +404,20 @@ def _softmax_dim(x: Tensor, dim: Any, op: str) -> int:
 
 
 def softmax(x: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
-    x = floating(_check(x, "softmax") if dtype is None else x.to(dtype))
+    x = floating(_check(x, "softmax") if dtype is None else _check(x, "softmax").to(dtype))
     return Softmax.apply(x, _softmax_dim(x, dim, "softmax"))
 
 
 def log_softmax(x: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
-    x = floating(_check(x, "log_softmax") if dtype is None else x.to(dtype))
+    x = floating(_check(x, "log_softmax") if dtype is None
+                 else _check(x, "log_softmax").to(dtype))
     return LogSoftmax.apply(x, _softmax_dim(x, dim, "log_softmax"))
 
 
 def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim``: p = 2 (or 'fro'), 1, inf, -inf, or any other positive number."""
     x = floating(_check(x, "norm"))
+    keepdim = check_keepdim(keepdim, "norm")
     dims = normalize_dims(dim, x.ndim, "norm")
     if p in ("fro", 2, 2.0):
         return Norm2.apply(x, dims, keepdim)
@@ -367,21 +427,19 @@ def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> T
         return amin(_abs(x), dims, keepdim)
     if not isinstance(p, (int, float)) or p <= 0:
         raise ValueError(f"norm: p must be 'fro', inf, -inf or a positive number, got {p!r}")
-    return pow(sum(pow(_abs(x), p), dims, keepdim), 1.0 / p)
+    size = _abs(x)
+    at_zero = real(x._data) == 0    # |0|ᵖ has gradient 0 also for p < 1 (PyTorch's mask)
+    total = sum(where(at_zero, 0, pow(where(at_zero, 1, size), p)), dims, keepdim)
+    zero = real(total._data) == 0   # ‖0‖ₚ = 0 with gradient 0, as PyTorch (not 0·∞ = NaN)
+    return where(zero, 0, pow(where(zero, 1, total), 1.0 / p))
 
 
 def prod(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """Π over ``dim`` as exp Σ log would lose signs, so: the product of the entries directly,
-    differentiated through cumulative products (exact also when entries are zero)."""
+    """Π over ``dim`` (all entries when None); bool and integer tensors give int64, as PyTorch."""
     _check(x, "prod")
+    keepdim = check_keepdim(keepdim, "prod")
     if dim is None:
         return prod(x.reshape(-1), 0, keepdim=False).reshape((1,) * x.ndim if keepdim else ())
-    d = normalize_dim(dim, x.ndim, "prod")
-    n = x.shape[d]
-    out = None
-    for i in range(n):  # n multiplications of slices: exact and differentiable to any order
-        part = x.select(d, i)
-        out = part if out is None else out * part
-    if out is None:
-        out = Tensor(np.ones([s for i, s in enumerate(x.shape) if i != d], x.dtype))
-    return out.unsqueeze(d) if keepdim else out
+    if x.dtype.kind in "biu":
+        x = x.to(dtypes.int64)
+    return Prod.apply(x, normalize_dim(dim, x.ndim, "prod"), keepdim)

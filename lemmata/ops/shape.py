@@ -105,13 +105,13 @@ def _normalize_index(index: Any) -> Any:
         return tuple(_normalize_index(i) for i in index)
     if isinstance(index, Tensor):
         if index.dtype.kind not in "biu":
-            raise IndexError(f"tensors used as indices must be long, int or bool tensors, "
-                             f"got {dtypes.dtype_name(index.dtype)}")
+            raise IndexError(f"__getitem__: tensors used as indices must be long, int or bool "
+                             f"tensors, got {dtypes.dtype_name(index.dtype)}")
         return index._data
     if isinstance(index, list):
         array = np.asarray(index)
         if array.size and array.dtype.kind not in "biu":
-            raise IndexError(f"index lists must hold ints or bools, got {index!r}")
+            raise IndexError(f"__getitem__: index lists must hold ints or bools, got {index!r}")
         return array.astype(np.int64) if array.size == 0 else array
     return index
 
@@ -122,8 +122,9 @@ def _is_basic(index: Any) -> bool:
                and not isinstance(p, bool) for p in parts)
 
 
-def _index_error(x_shape: tuple, index: Any, error: Exception) -> IndexError:
-    return IndexError(f"__getitem__: index {index!r} is invalid for a tensor of shape "
+def _index_error(x_shape: tuple, index: Any, error: Exception,
+                 op: str = "__getitem__") -> IndexError:
+    return IndexError(f"{op}: index {index!r} is invalid for a tensor of shape "
                       f"{tuple(x_shape)} ({error})")
 
 
@@ -188,10 +189,13 @@ def assign_index(array: np.ndarray, index: Any, value: Any) -> None:
     """``array[index] = value`` with lemmata's index rules and error messages."""
     index = _normalize_index(index)
     value = value._data if isinstance(value, Tensor) else value
+    if array.dtype.kind != "c" and np.iscomplexobj(value):
+        raise TypeError(f"__setitem__: cannot assign complex values to a "
+                        f"{dtypes.dtype_name(array.dtype)} tensor of shape {array.shape}")
     try:
         array[index] = value
     except (IndexError, TypeError) as error:
-        raise _index_error(array.shape, index, error) from None
+        raise _index_error(array.shape, index, error, "__setitem__") from None
     except ValueError as error:
         raise RuntimeError(f"__setitem__: value of shape {np.shape(value)} cannot be assigned to "
                            f"x[{index!r}] of a tensor of shape {array.shape} ({error})") from None
@@ -204,7 +208,10 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
-        return np.take_along_axis(x, index, axis=dim)
+        # away from ``dim`` the index may be smaller than x (PyTorch reads the leading part)
+        region = tuple(builtins.slice(None) if d == dim else builtins.slice(0, n)
+                       for d, n in enumerate(index.shape))
+        return np.take_along_axis(x[region], index, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -311,7 +318,15 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    _check(x, "unflatten")
     d = normalize_dim(dim, x.ndim, "unflatten")
+    sizes = shape_tuple((sizes,), "unflatten")
+    known = int(np.prod([n for n in sizes if n != -1], dtype=np.int64))
+    if (sizes.count(-1) > 1 or any(n < -1 for n in sizes)
+            or (-1 not in sizes and known != x.shape[d])
+            or (-1 in sizes and (known == 0 or x.shape[d] % known))):
+        raise RuntimeError(f"unflatten: sizes {list(sizes)} don't multiply up to the size "
+                           f"{x.shape[d]} of dim {dim} (input shape {tuple(x.shape)})")
     return x.reshape(tuple(x.shape[:d]) + tuple(sizes) + tuple(x.shape[d + 1:]))
 
 
@@ -361,7 +376,7 @@ swapaxes = transpose
 
 def t(x: Tensor) -> Tensor:
     """Transpose a matrix (a vector or scalar is returned as it is)."""
-    if x.ndim > 2:
+    if _check(x, "t").ndim > 2:
         raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but got {x.ndim}-D "
                            f"(shape {tuple(x.shape)})")
     return transpose(x, 0, 1) if x.ndim == 2 else x
@@ -375,6 +390,10 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
         raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
                            f"or equal to the number of dimensions in the tensor ({x.ndim})")
     lead = len(sizes) - x.ndim
+    if any(n < 0 for n in sizes[:lead]) or any(n < -1 for n in sizes):
+        raise RuntimeError(f"expand: invalid sizes {list(sizes)} for a tensor of shape "
+                           f"{list(x.shape)}: -1 is only allowed for an existing dimension and "
+                           f"no size may be negative otherwise")
     target = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
     for i, n in enumerate(x.shape):
         if n != 1 and n != target[lead + i]:
@@ -392,12 +411,15 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
 
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
-    return expand(x, tuple(shape))
+    return expand(_check(x, "broadcast_to"), shape_tuple((shape,), "broadcast_to"))
 
 
 def repeat(x: Tensor, *sizes: Any) -> Tensor:
     """Tile ``x``: each dim repeated sizes[i] times (via unsqueeze, expand and reshape)."""
+    _check(x, "repeat")
     sizes = shape_tuple(sizes, "repeat")
+    if any(n < 0 for n in sizes):
+        raise RuntimeError(f"repeat: repeats {list(sizes)} must be non-negative")
     if len(sizes) < x.ndim:
         raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than "
                            f"the number of dimensions of the tensor ({x.ndim})")
@@ -438,11 +460,33 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 
 def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     """A copy of x with x[index] = value, differentiable in both x and value."""
-    return IndexPut.apply(x, as_tensor_like(value, x).to(x.dtype), _normalize_index(index))
+    _check(x, "index_put")
+    if x.dtype.kind != "c" and np.iscomplexobj(getattr(value, "_data", value)):
+        raise TypeError(f"index_put: cannot assign complex values to a "
+                        f"{dtypes.dtype_name(x.dtype)} tensor of shape {tuple(x.shape)}")
+    return IndexPut.apply(x, as_tensor_like(value, x, "index_put").to(x.dtype),
+                          _normalize_index(index))
+
+
+def _int_arg(value: Any, name: str, op: str) -> int:
+    if isinstance(value, Tensor) and value.numel() == 1 and value.dtype.kind in "iu":
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    return int(value)
+
+
+def _sized_dim(x: Any, dim: Any, op: str) -> int:
+    """``dim`` of a tensor that has dims (ops that index along one cannot work on a 0-d tensor)."""
+    _check(x, op)
+    if x.ndim == 0:
+        raise IndexError(f"{op}: dimension specified as {dim} but the tensor has no dimensions")
+    return normalize_dim(dim, x.ndim, op)
 
 
 def select(x: Tensor, dim: int, index: int) -> Tensor:
-    d = normalize_dim(dim, x.ndim, "select")
+    d = _sized_dim(x, dim, "select")
+    index = _int_arg(index, "index", "select")
     if not -x.shape[d] <= index < x.shape[d]:
         raise IndexError(f"select: index {index} out of range for dim {dim} of size "
                          f"{x.shape[d]} (shape {tuple(x.shape)})")
@@ -450,7 +494,8 @@ def select(x: Tensor, dim: int, index: int) -> Tensor:
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    d = normalize_dim(dim, x.ndim, "narrow")
+    d = _sized_dim(x, dim, "narrow")
+    start, length = _int_arg(start, "start", "narrow"), _int_arg(length, "length", "narrow")
     if start < 0:
         start += x.shape[d]
     if not (0 <= start and start + length <= x.shape[d] and length >= 0):
@@ -468,6 +513,11 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     if idx.ndim != x.ndim:
         raise RuntimeError(f"gather: index has {idx.ndim} dimensions but the input has {x.ndim} "
                            f"(index {idx.shape}, input {tuple(x.shape)})")
+    if any(i != d and n > x.shape[i] for i, n in enumerate(idx.shape)):
+        raise RuntimeError(f"gather: size does not match at dimension "
+                           f"{[i for i, n in enumerate(idx.shape) if i != d and n > x.shape[i]][0]}"
+                           f"; index {idx.shape} must not be larger than the input "
+                           f"{tuple(x.shape)} apart from dimension {d}")
     if idx.size and (idx.min() < -x.shape[d] or idx.max() >= x.shape[d]):
         raise IndexError(f"gather: index out of range [{-x.shape[d]}, {x.shape[d]}) for dim {d} "
                          f"of input {tuple(x.shape)}")
@@ -476,14 +526,18 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along ``dim``; all other dims must agree."""
-    tensors = list(tensors)
+    tensors = _tensor_list(tensors, "cat")
     if not tensors:
         raise RuntimeError("cat: expected a non-empty list of Tensors")
     for i, t_ in enumerate(tensors):
         _check(t_, f"cat (element {i})")
-    tensors = [t_ for t_ in tensors if not (t_.ndim == 1 and t_.shape[0] == 0)] or tensors[:1]
-    d = normalize_dim(dim, tensors[0].ndim, "cat")
-    first = tensors[0].shape
+    legacy = [t_.ndim == 1 and t_.shape[0] == 0 for t_ in tensors]
+    reference = next((t_ for t_, e in zip(tensors, legacy) if not e), tensors[0])
+    d = normalize_dim(dim, reference.ndim, "cat")
+    first = reference.shape
+    if reference.ndim != 1:  # PyTorch skips empty 1-D tensors; they still get a (size-0) gradient
+        empty = [0 if j == d else n for j, n in enumerate(first)]
+        tensors = [t_.reshape(empty) if e else t_ for t_, e in zip(tensors, legacy)]
     for i, t_ in enumerate(tensors):
         if t_.ndim != len(first) or any(a != b for j, (a, b) in enumerate(zip(t_.shape, first))
                                         if j != d):
@@ -499,10 +553,19 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 concat = concatenate = cat
 
 
+def _tensor_list(tensors: Any, op: str) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of Tensors, got "
+                        f"{type(tensors).__name__}")
+    return list(tensors)
+
+
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    tensors = list(tensors)
+    tensors = _tensor_list(tensors, "stack")
     if not tensors:
         raise RuntimeError("stack: expected a non-empty list of Tensors")
+    for i, t_ in enumerate(tensors):
+        _check(t_, f"stack (element {i})")
     shapes = {tuple(t_.shape) for t_ in tensors}
     if len(shapes) != 1:
         raise RuntimeError(f"stack: expects each tensor to be equal size, got shapes "
@@ -513,15 +576,15 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of size ``split_size`` (the last may be smaller), or of the given sizes."""
-    d = normalize_dim(dim, x.ndim, "split")
+    d = _sized_dim(x, dim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, (list, tuple)):
-        sizes = list(split_size_or_sections)
+        sizes = [_int_arg(k, "split sizes", "split") for k in split_size_or_sections]
         if builtins.sum(sizes) != n:
             raise RuntimeError(f"split: split sizes {sizes} must sum to the size {n} of dim {d} "
                                f"(shape {tuple(x.shape)})")
     else:
-        size = int(split_size_or_sections)
+        size = _int_arg(split_size_or_sections, "split_size", "split")
         if size <= 0:
             raise RuntimeError(f"split: split_size must be positive, got {size}")
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
@@ -530,14 +593,15 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    chunks = _int_arg(chunks, "chunks", "chunk")
     if chunks <= 0:
         raise RuntimeError(f"chunk: number of chunks must be positive, got {chunks}")
-    d = normalize_dim(dim, x.ndim, "chunk")
+    d = _sized_dim(x, dim, "chunk")
     return split(x, builtins.max(1, -(-x.shape[d] // chunks)), d)
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
-    d = normalize_dim(dim, x.ndim, "unbind")
+    d = _sized_dim(x, dim, "unbind")
     return tuple(select(x, d, i) for i in range(x.shape[d]))
 
 
@@ -545,6 +609,13 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | No
     """Pad as ``torch.nn.functional.pad``: ``pad`` lists (before, after) pairs starting from the
     *last* dim.  'constant' (negative widths crop), 'reflect', 'replicate' and 'circular'."""
     _check(x, "pad")
+    if isinstance(pad, Tensor) or not isinstance(pad, (list, tuple)):
+        raise TypeError(f"pad: pad must be a list or tuple of ints, got {type(pad).__name__}")
+    if not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pad):
+        raise TypeError(f"pad: padding widths must be ints, got {list(pad)}")
+    if value is not None and (isinstance(value, bool) or
+                              not isinstance(value, (int, float, complex, np.number))):
+        raise TypeError(f"pad: value must be a number, got {type(value).__name__}")
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: padding length {len(pad)} must be even and at most twice the "

@@ -1,0 +1,117 @@
+"""lemmata.ops.linalg: matmul in every 1-D / 2-D / batched / broadcast combination (size-0 dims
+included), and mm, bmm, mv, dot, outer — against finite differences, the complex step and
+PyTorch (values and gradients, float32 and float64), plus second derivatives.
+
+(Named test_linalg_ops.py because tests/test_linalg.py already tests lemmata/linalg.py.)"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+import lemmata
+from checks import check_gradients, check_torch_parity
+from higher_order import check_higher_derivatives, values
+
+seeds = st.integers(0, 2 ** 32 - 1)
+sides = st.integers(0, 3)
+
+
+def _check_all(f_l, f_t, arrays):
+    check_gradients(f_l, arrays)
+    check_torch_parity(f_l, f_t, arrays, "float64")
+    check_torch_parity(f_l, f_t, arrays, "float32")
+
+
+@st.composite
+def matmul_shapes(draw):
+    """Shapes of a @ b: each operand 1-D, 2-D or batched, batch dims mutually broadcastable."""
+    n, k, m = draw(sides), draw(sides), draw(sides)
+    a_kind, b_kind = draw(st.sampled_from(["1d", "2d", "batched"])), draw(
+        st.sampled_from(["1d", "2d", "batched"]))
+    batch = draw(mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=2, min_side=0,
+                                               max_side=2))
+    a = {"1d": (k,), "2d": (n, k), "batched": batch.input_shapes[0] + (n, k)}[a_kind]
+    b = {"1d": (k,), "2d": (k, m), "batched": batch.input_shapes[1] + (k, m)}[b_kind]
+    return a, b
+
+
+@given(shapes=matmul_shapes(), seed=seeds)
+def test_matmul_all_rank_combinations(shapes, seed):
+    a_shape, b_shape = shapes
+    arrays = [values(a_shape, "any", seed), values(b_shape, "any", seed + 1)]
+    _check_all(lambda a, b: a @ b, lambda a, b: a @ b, arrays)
+    _check_all(lemmata.matmul, torch.matmul, arrays)
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [
+    ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 3), (3, 4)), ((2, 2, 3), (3,)),
+    ((3,), (2, 3, 4)), ((2, 1, 2, 3), (3, 3, 2)), ((1, 2, 3), (4, 3, 2)), ((0, 3), (3, 2)),
+    ((2, 0), (0, 3)), ((2, 3), (3, 0)), ((0,), (0,)), ((2, 0, 2, 3), (1, 3, 1)),
+])
+def test_matmul_named_cases(a_shape, b_shape):
+    arrays = [values(a_shape, "any", 1), values(b_shape, "any", 2)]
+    _check_all(lambda a, b: a @ b, lambda a, b: a @ b, arrays)
+
+
+@given(n=sides, k=sides, m=sides, seed=seeds)
+def test_mm(n, k, m, seed):
+    _check_all(lemmata.mm, torch.mm, [values((n, k), "any", seed), values((k, m), "any", seed + 1)])
+    _check_all(lambda a, b: a.mm(b), lambda a, b: a.mm(b),
+               [values((n, k), "any", seed), values((k, m), "any", seed + 1)])
+
+
+@given(batch=sides, n=sides, k=sides, m=sides, seed=seeds)
+def test_bmm(batch, n, k, m, seed):
+    _check_all(lemmata.bmm, torch.bmm,
+               [values((batch, n, k), "any", seed), values((batch, k, m), "any", seed + 1)])
+
+
+@given(n=sides, k=sides, seed=seeds)
+def test_mv(n, k, seed):
+    _check_all(lemmata.mv, torch.mv, [values((n, k), "any", seed), values((k,), "any", seed + 1)])
+
+
+@given(n=sides, seed=seeds)
+def test_dot(n, seed):
+    _check_all(lemmata.dot, torch.dot, [values((n,), "any", seed), values((n,), "any", seed + 1)])
+    _check_all(lambda a, b: a.dot(b), lambda a, b: a.dot(b),
+               [values((n,), "any", seed), values((n,), "any", seed + 1)])
+
+
+@given(n=sides, m=sides, seed=seeds)
+def test_outer(n, m, seed):
+    _check_all(lemmata.outer, torch.outer,
+               [values((n,), "any", seed), values((m,), "any", seed + 1)])
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)),
+                                              ((2, 3), (3, 2)), ((2, 2, 3), (1, 3, 2))])
+def test_matmul_higher_derivatives(a_shape, b_shape):
+    # matmul is bilinear: its second derivative is a constant and its third vanishes
+    check_higher_derivatives(lambda a, b: (a @ b) ** 2, lambda a, b: (a @ b) ** 2,
+                             [values(a_shape, "any", 1), values(b_shape, "any", 2)])
+
+
+def test_matmul_promotes_and_keeps_integer_results():
+    ours = lemmata.tensor([[1, 2], [3, 4]]) @ lemmata.tensor([1, 1])
+    assert ours.dtype == lemmata.int64 and ours.tolist() == [3, 7]
+    mixed = lemmata.tensor([[1, 2]]) @ lemmata.tensor([[0.5], [0.25]])
+    assert mixed.dtype == lemmata.float32 and mixed.tolist() == [[1.0]]
+
+
+def test_matmul_with_a_numpy_array_on_either_side():
+    a = lemmata.tensor([[1.0, 2.0]], dtype=lemmata.float64)
+    b = np.array([[3.0], [4.0]])
+    assert (a @ b).tolist() == [[11.0]]
+    assert (b @ a).tolist() == [[3.0, 6.0], [4.0, 8.0]]
+
+
+def test_matmul_complex128():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))
+    b = rng.standard_normal((3,)) + 1j * rng.standard_normal((3,))
+    np.testing.assert_allclose((lemmata.tensor(a) @ lemmata.tensor(b)).numpy(), a @ b,
+                               rtol=1e-14)
