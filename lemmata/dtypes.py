@@ -134,3 +134,28 @@ def scalar_dtype(value: Any, tensor_dtype: np.dtype) -> np.dtype:
     if kind == "c":
         return complex128 if tensor_dtype == float64 else default_complex_dtype()
     return int64
+
+
+def to_arguments(args: tuple, kwargs: dict, op: str) -> Any:
+    """The dtype asked for by ``.to(...)`` (None if none), from PyTorch's spellings:
+    ``to(dtype)``, ``to("cpu")``, ``to(other_tensor)``, ``to(device=..., dtype=...)``.
+
+    lemmata runs on the CPU, so any other device is refused here, once for tensors and modules.
+    """
+    dtype = kwargs.pop("dtype", None)
+    device = kwargs.pop("device", None)
+    kwargs.pop("non_blocking", None), kwargs.pop("copy", None)
+    if kwargs:
+        raise TypeError(f"{op}: unexpected arguments {sorted(kwargs)}")
+    for arg in args:
+        if hasattr(arg, "dtype") and hasattr(arg, "shape"):  # another tensor: take its dtype
+            dtype = arg.dtype
+        elif isinstance(arg, str) or arg is None:
+            device = arg
+        else:
+            dtype = arg
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise RuntimeError(f"{op}: lemmata runs on the CPU only; device {device!r} is not "
+                           f"available")
+    return dtype
+

@@ -238,21 +238,7 @@ class Tensor:
     # ------------------------------------------------------------------ dtype conversion
     def to(self, *args: Any, **kwargs: Any) -> "Tensor":
         """``to(dtype)``, ``to("cpu")``, ``to(other_tensor)``; returns self when nothing changes."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None), kwargs.pop("copy", None)
-        if kwargs:
-            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, str) or arg is None:
-                device = arg
-            else:
-                dtype = arg
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise RuntimeError(f"to: lemmata runs on the CPU only; device {device!r} is not "
-                               f"available")
+        dtype = dtypes.to_arguments(args, kwargs, "to")
         if dtype is None or dtypes.as_dtype(dtype, "to") == self.dtype:
             return self
         return ops.cast(self, dtypes.as_dtype(dtype, "to"))

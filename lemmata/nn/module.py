@@ -68,10 +68,10 @@ def _addindent(text: str, spaces: int) -> str:
 def _as_array(value: Any, module: str, key: str) -> np.ndarray:
     if isinstance(value, Tensor):
         return value._data
-    if isinstance(value, np.ndarray) or np.isscalar(value):
-        return np.asarray(value)
-    if hasattr(value, "__array__"):
-        return np.asarray(value)
+    if isinstance(value, np.ndarray) or np.isscalar(value) or hasattr(value, "__array__"):
+        array = np.asarray(value)
+        if array.dtype.kind in "biufc":   # not a string or object array
+            return array
     raise TypeError(f"Error(s) in loading state_dict for {module}: value for {key!r} must be a "
                     f"Tensor or an ndarray, got {type(value).__name__}")
 
@@ -407,21 +407,7 @@ class Module:
         ``to(lemmata.complex128)`` makes the whole model run on complex numbers, which gives exact
         complex-step directional derivatives and Hessian-vector products (seed ttic.p5).
         """
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"Module.to: unexpected arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, str) or arg is None:
-                device = arg
-            else:
-                dtype = arg
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise RuntimeError(f"Module.to: lemmata runs on the CPU only; device {device!r} is not "
-                               f"available")
+        dtype = dtypes.to_arguments(args, kwargs, "Module.to")
         if dtype is None:
             return self
         dtype = dtypes.as_dtype(dtype)
