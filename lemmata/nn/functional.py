@@ -163,6 +163,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     """Normalise each sample over groups of C/num_groups channels (and all spatial dims), then
     scale and shift per channel."""
     _tensor(input, "group_norm")
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1:
+        raise ValueError(f"group_norm: num_groups must be a positive int, got {num_groups!r}")
     if input.ndim < 2 or input.shape[1] % num_groups:
         raise RuntimeError(f"group_norm: expected input of shape (N, C, *) with C divisible by "
                            f"num_groups={num_groups}, got shape {tuple(input.shape)}")
@@ -186,15 +188,27 @@ def _check_p(p: float, fn: str) -> None:
         raise ValueError(f"{fn}: dropout probability has to be between 0 and 1, but got {p!r}")
 
 
+def _draw_in_memory_order(shape: tuple[int, ...], like: np.ndarray) -> np.ndarray:
+    """Uniform [0, 1) draws of ``shape`` from the global generator, laid out in memory like
+    ``like`` when it has that shape (e.g. an NCHW view of channels-last memory), so that the
+    mask multiply streams through both arrays instead of striding across one of them; for a
+    C-contiguous input these are exactly ``generator().random(shape)``."""
+    if shape != like.shape or like.flags.c_contiguous:
+        return _random.generator().random(shape)
+    order = sorted(range(like.ndim), key=lambda axis: -abs(like.strides[axis]))
+    draws = _random.generator().random(tuple(shape[axis] for axis in order))
+    return draws.transpose(np.argsort(order))
+
+
 def _masked(input: Tensor, p: float, mask_shape: tuple[int, ...]) -> Tensor:
     """input ⊙ H with H = keep/(1 − p), keep ~ Bernoulli(1 − p) drawn from the global generator;
     H is a constant, so the op is linear in the input (and holomorphic)."""
     if p == 1.0:
         return input * 0
-    keep = _random.generator().random(mask_shape) >= p
+    keep = _draw_in_memory_order(mask_shape, input._data) >= p
     real_dtype = np.real(np.empty(0, dtype=input.dtype)).dtype
-    scale = keep.astype(real_dtype) * real_dtype.type(1.0 / (1.0 - p))
-    return input * Tensor(scale)
+    scale = np.multiply(keep, real_dtype.type(1.0 / (1.0 - p)))   # one pass, in input's precision
+    return ops.elementwise.Scale.apply(input, factor=scale)       # saves only the mask
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -83,20 +83,21 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+def _calculate_fan_in_and_fan_out(tensor: Tensor,
+                                  fn: str = "_calculate_fan_in_and_fan_out") -> tuple[int, int]:
     """(fan_in, fan_out) = (size(1)·receptive, size(0)·receptive), receptive = Π sizes[2:]."""
     if tensor.ndim < 2:
-        raise ValueError(f"Fan in and fan out can not be computed for tensor with fewer than 2 "
-                         f"dimensions (got shape {tuple(tensor.shape)})")
+        raise ValueError(f"{fn}: fan in and fan out can not be computed for tensor with fewer "
+                         f"than 2 dimensions (got shape {tuple(tensor.shape)})")
     receptive = int(np.prod(tensor.shape[2:], dtype=np.int64)) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
+def _calculate_correct_fan(tensor: Tensor, mode: str, fn: str = "_calculate_correct_fan") -> int:
     mode = mode.lower()
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+        raise ValueError(f"{fn}: Mode {mode} not supported, please use one of fan_in, fan_out")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, fn)
     return fan_in if mode == "fan_in" else fan_out
 
 
@@ -128,6 +129,10 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with the constant ``val``."""
     _check_tensor(tensor, "constant_")
+    if isinstance(val, Tensor) and val.numel() == 1:
+        val = val.item()
+    if not isinstance(val, (int, float, complex, np.number)):
+        raise TypeError(f"constant_: val must be a number, got {type(val).__name__} {val!r}")
     return _fill(tensor, np.full(tensor.shape, val))
 
 
@@ -171,7 +176,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot: U(−a, a) with a = gain·√(6/(fan_in + fan_out))."""
     _check_tensor(tensor, "xavier_uniform_")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
     return _fill(tensor, _rng(generator).uniform(-bound, bound, tensor.shape))
 
@@ -179,7 +184,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) ->
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot: N(0, std²) with std = gain·√(2/(fan_in + fan_out))."""
     _check_tensor(tensor, "xavier_normal_")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_normal_")
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return _fill(tensor, _rng(generator).normal(0.0, std, tensor.shape))
 
@@ -201,7 +206,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     _check_tensor(tensor, "kaiming_uniform_")
     if _empty_warning(tensor):
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
+    fan = _calculate_correct_fan(tensor, mode, "kaiming_uniform_")
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return _fill(tensor, _rng(generator).uniform(-bound, bound, tensor.shape))
 
@@ -212,7 +217,7 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     _check_tensor(tensor, "kaiming_normal_")
     if _empty_warning(tensor):
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
+    fan = _calculate_correct_fan(tensor, mode, "kaiming_normal_")
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return _fill(tensor, _rng(generator).normal(0.0, std, tensor.shape))
 
@@ -226,7 +231,7 @@ def lecun_normal_(tensor: Tensor, generator: Any = None) -> Tensor:
     _check_tensor(tensor, "lecun_normal_")
     if _empty_warning(tensor):
         return tensor
-    fan_in, _ = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, _ = _calculate_fan_in_and_fan_out(tensor, "lecun_normal_")
     return _fill(tensor, _rng(generator).normal(0.0, 1.0 / math.sqrt(fan_in), tensor.shape))
 
 
