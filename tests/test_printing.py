@@ -20,12 +20,18 @@ def _normalised(text: str) -> str:
     return re.sub(r"grad_fn=<(\w+?)Backward\d*>", r"grad_fn=<\1Backward>", text)
 
 
+def _suffixes_joined(text: str) -> str:
+    """'lemmata' is two letters longer than 'torch', so a suffix can wrap onto its own line in
+    one library and not in the other; compare with suffix line breaks removed."""
+    return re.sub(r",\n +(dtype=|grad_fn=|requires_grad=|size=)", r", \1", text)
+
+
 def _assert_same_repr(array, dtype=None, requires_grad=False):
     kwargs = {} if dtype is None else {"dtype": getattr(lemmata, dtype)}
     ours = lemmata.tensor(array, requires_grad=requires_grad, **kwargs)
     kwargs = {} if dtype is None else {"dtype": getattr(torch, dtype)}
     theirs = torch.tensor(array, requires_grad=requires_grad, **kwargs)
-    assert repr(ours) == _normalised(repr(theirs))
+    assert _suffixes_joined(repr(ours)) == _suffixes_joined(_normalised(repr(theirs)))
 
 
 RNG = np.random.default_rng(0)
@@ -77,7 +83,7 @@ def test_requires_grad_and_grad_fn_suffixes():
     _assert_same_repr(RNG.standard_normal((3, 4)).tolist(), "float64", requires_grad=True)
     ours = lemmata.tensor([1.0, 2.0], requires_grad=True) * 2
     theirs = torch.tensor([1.0, 2.0], requires_grad=True) * 2
-    assert repr(ours) == _normalised(repr(theirs)) == "tensor([2., 4.], grad_fn=<MulBackward>)"
+    assert _suffixes_joined(repr(ours)) == _suffixes_joined(_normalised(repr(theirs))) == "tensor([2., 4.], grad_fn=<MulBackward>)"
 
 
 def test_examples_from_the_documentation():
