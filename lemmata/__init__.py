@@ -57,3 +57,6 @@ def equal(a: Tensor, b: Tensor) -> "bool":
 
 from . import func, linalg  # noqa: E402  (function transforms; convolution matrices, Hessian spectra)
 from . import nn, models  # noqa: E402  (modules, layers, init, functional; the seed architectures)
+from . import data, io, utils  # noqa: E402  (data sets and loaders; safetensors save/load and checkpoints)
+from . import parallel  # noqa: E402  (data-parallel training steps over threads)
+from .io import load, save  # noqa: E402  (torch.save/torch.load for state dicts)

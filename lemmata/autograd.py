@@ -250,16 +250,33 @@ class Node:
     tensors, so earlier uses of a tensor are not rerouted through later in-place updates.
     """
 
-    __slots__ = ("function", "ctx", "inputs", "trace", "_seen")
+    __slots__ = ("function", "ctx", "inputs", "trace", "_seen", "output_meta", "_released",
+                 "__weakref__")
 
     def __init__(self, function: type, ctx: Context, inputs: tuple, trace: str | None) -> None:
-        self.function, self.ctx, self.inputs, self.trace = function, ctx, inputs, trace
+        self.function, self.ctx, self.trace = function, ctx, trace
         self._seen = tuple(None if t is None else t.grad_fn for t in inputs)
+        # An intermediate input that neither this op nor the op that made it saved is held
+        # weakly: the graph needs only its history (kept in _seen), and a strong reference would
+        # keep its data alive until the whole graph is released (a conv output behind a ReLU,
+        # say).  As in PyTorch, the graph then links nodes, not tensors.
+        saved = {id(t) for t in ctx._saved or () if not isinstance(t, weakref.ref)}
+        self.inputs = tuple(weakref.ref(t) if t is not None and t.grad_fn is not None
+                            and id(t) not in saved and not _saves_its_output(t) else t
+                            for t in inputs)
+        self.output_meta: tuple = ()       # (shape, dtype) of the output, set by Function.apply
+        self._released: _Released | None = None
 
     def parents(self) -> tuple:
         needs = self.ctx.needs_input_grad
         out = []
         for i, (t, seen) in enumerate(zip(self.inputs, self._seen)):
+            if isinstance(t, weakref.ref):
+                t = t()
+                if t is None:            # freed: only the graph knew it; its history remains
+                    needed = needs[i] if i < len(needs) else True
+                    out.append(seen.released() if needed else None)
+                    continue
             if t is None or not (needs[i] if i < len(needs) else t.requires_grad):
                 out.append(None)
             elif t.grad_fn is seen:
@@ -267,6 +284,13 @@ class Node:
             else:
                 out.append(getattr(t, "_history", {}).get(seen, t))
         return tuple(out)
+
+    def released(self) -> "_Released":
+        """The stand-in for this node's output once that tensor is freed (one per node, so
+        every use of the tensor adds its gradient to the same key)."""
+        if self._released is None:
+            self._released = _Released(self, *self.output_meta)
+        return self._released
 
     def name(self) -> str:
         return f"{self.function.__name__}Backward"
@@ -277,6 +301,31 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+def _saves_its_output(t: "Tensor") -> bool:
+    """True when an op that made t (its grad_fn, or one before an in-place update) saved t
+    weakly, to avoid a cycle: then t's users must hold it."""
+    makers = [t.grad_fn, *getattr(t, "_history", {})]
+    return any(isinstance(v, weakref.ref) and v() is t
+               for node in makers if node is not None for v in node.ctx._saved or ())
+
+
+class _Released:
+    """An intermediate tensor that was freed while the graph still leads through it: nothing
+    outside the graph can ask for its gradient, so its history, shape and dtype are all the
+    engine needs."""
+
+    __slots__ = ("_node", "shape", "dtype")
+    requires_grad, grad, _hooks, _retains_grad = True, None, (), False
+
+    def __init__(self, grad_fn: Node, shape: tuple, dtype: np.dtype) -> None:
+        # the node holds its stand-in, so the stand-in holds the node weakly (no cycle)
+        self._node, self.shape, self.dtype = weakref.ref(grad_fn), shape, dtype
+
+    @property
+    def grad_fn(self) -> Node | None:
+        return self._node()
 
 
 class Function:
@@ -321,6 +370,7 @@ class Function:
             ctx._resolve(inputs, out, data)
             trace = _creation_trace() if anomaly else None
             out.grad_fn = Node(cls, ctx, inputs, trace)
+            out.grad_fn.output_meta = (tuple(out.shape), out.dtype)
             out._requires_grad = True
         return out
 

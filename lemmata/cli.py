@@ -1,6 +1,10 @@
 """The ``lemmata`` command.
 
     lemmata claims [--json] [--only ID ...] [--explain ID]   run the claims catalogue
+    lemmata train [--model M] [--dataset D] [--epochs N] ... [--out DIR] [--resume]   train
+    lemmata experiment NAME [--set K=V ...] [--seeds N] [--out DIR]   run an experiment
+    lemmata sweep NAME --grid K=V1,V2 [--seeds N] [--ray-address ADDR]   sweep it (on Ray)
+    lemmata bench [--suite NAME ...] [--rounds N] [--batch B] [--quick]   speed against PyTorch
 """
 from __future__ import annotations
 
@@ -84,6 +88,37 @@ def cmd_claims(args: argparse.Namespace) -> int:
     return 0 if all(r.holds for r in results) else 1
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .training.command import run
+    return run(args)
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from .experiments.command import experiment_command
+    return experiment_command(args)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .experiments.command import sweep_command
+    return sweep_command(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the repository's benchmarks/ suites (the PyTorch side lives there, not here)."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "runner.py").is_file():
+        print("lemmata: error: bench runs the benchmarks/ folder of a lemmata source checkout, "
+              f"and none was found next to the package ({root})", file=sys.stderr)
+        return 2
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from benchmarks import runner
+    if args.output is None:
+        args.output = root / "benchmarks"
+    return runner.execute(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     parser = _Parser(prog="lemmata", description="Deep learning from first principles, and the "
@@ -95,6 +130,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
     p.add_argument("--explain", metavar="ID", help="run one claim and explain its evidence")
     p.set_defaults(run=cmd_claims)
+    p = commands.add_parser("train", help="train a model on digits, MNIST, Fashion-MNIST or "
+                                          "CIFAR-10, with checkpoints and exact --resume")
+    from .training.command import add_arguments as add_train_arguments
+    add_train_arguments(p)
+    p.set_defaults(run=cmd_train)
+    p = commands.add_parser("experiment", help="run an experiment (double_descent, "
+                            "ema_bias_variance, init_statistics, weight_decay_vs_l2, symmetry): "
+                            "summary table, result.json and figure.png")
+    p.add_argument("name", metavar="NAME", help="the experiment")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config value (repeatable; lists are comma-separated)")
+    p.add_argument("--seeds", type=int, metavar="N", help="independent repetitions "
+                   "(default: the experiment's own)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default runs/NAME)")
+    p.add_argument("--figure", metavar="PNG", help="also copy the figure to this path")
+    p.set_defaults(run=cmd_experiment)
+    p = commands.add_parser("sweep", help="run an experiment over a grid of config values, in "
+                            "parallel on Ray when it is installed")
+    p.add_argument("name", metavar="NAME", help="the experiment")
+    p.add_argument("--grid", action="append", required=True, metavar="KEY=V1,V2,...",
+                   help="values of one config key (repeatable: the Cartesian product is swept)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config value for every grid point (repeatable)")
+    p.add_argument("--seeds", type=int, metavar="N", help="repetitions per grid point")
+    p.add_argument("--ray-address", metavar="ADDR", help="an existing Ray cluster (host:port, "
+                   "ray://host:port or auto); default: a local instance")
+    p.add_argument("--num-cpus", type=int, default=2, metavar="N",
+                   help="workers of the local Ray instance (default 2)")
+    p.add_argument("--sequential", action="store_true", help="run the grid without Ray")
+    p.add_argument("--out", metavar="DIR", help="output folder (default runs/NAME-sweep)")
+    p.add_argument("--figure", metavar="PNG", help="also copy the figure to this path")
+    p.set_defaults(run=cmd_sweep)
+    p = commands.add_parser("bench", help="time lemmata against PyTorch (NCHW and channels_last) "
+                            "on NiN, Net, LeNet-5, a conv and peak memory; writes "
+                            "benchmarks/results.json and results.md")
+    p.add_argument("--suite", nargs="+", metavar="NAME",
+                   help="suites to run (default all): nin net lenet5 conv memory")
+    p.add_argument("--rounds", type=int, metavar="N",
+                   help="alternating rounds per suite (default 9, --quick 3)")
+    p.add_argument("--batch", type=int, metavar="B", help="batch size (default 128)")
+    p.add_argument("--quick", action="store_true", help="3 rounds per suite")
+    p.add_argument("--serial", action="store_true", help="also time lemmata's serial step "
+                   "(one thread, multi-threaded BLAS) as a reference")
+    p.add_argument("--output", metavar="DIR", help="where results.json and results.md go "
+                   "(default benchmarks/)")
+    p.set_defaults(run=cmd_bench)
     return parser
 
 

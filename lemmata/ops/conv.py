@@ -17,6 +17,15 @@ One idea carries the forward pass, and its adjoints carry the backward pass:
 * col2im, the adjoint of im2col: the rows of a column matrix are added back into the image, one
   shifted strided slice per kernel offset (never ``np.add.at``).
 
+Both work through the batch in chunks whose column matrix fits a per-thread scratch buffer
+(:mod:`lemmata.ops.workspace`): the columns of NiN's 5×5 96→192 layer are 315 MB at batch 128,
+a chunk's stay near the cache, and the output of each chunk's GEMM is written in place.  A 1×1
+convolution needs no columns at all.  For 2-D stride-1 layers whose kernels are wide enough that
+the convolution theorem needs at most half the FLOPs (NiN's 5×5 and 3×3 layers), the same three
+maps are computed in the frequency domain instead (:mod:`lemmata.ops.conv_fourier`: 2.2× faster
+on NiN's 5×5 layer); the choice depends only on shapes, and both routes are tested against each
+other and against PyTorch.
+
 The convolution y = C(x, w) is bilinear, so the three linear maps
 
     C(x, w)   convolution                      (Convolution)
@@ -39,6 +48,11 @@ from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from .shape import flip
+from .conv_fourier import (
+    fourier_convolve, fourier_convolve_transpose, fourier_weight_gradient, gradient_spectrum,
+    prefers_fourier,
+)
+from .workspace import CHUNK_BYTES, batch_chunks, empty, scratch
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -93,15 +107,47 @@ def _result_dtype(*arrays: np.ndarray | None) -> np.dtype:
     return np.result_type(*[a for a in arrays if a is not None])
 
 
-def im2col(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+def _size(shape: Sequence[int]) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _pointwise(geometry: ConvGeometry) -> bool:
+    """A 1×1 convolution with stride 1 and no padding: its columns are the input itself, so it
+    is one plain (N·P, C) @ (C, K) product with no copy at all."""
+    return (all(k == 1 for k in geometry.kernel) and all(s == 1 for s in geometry.stride)
+            and not any(b or a for b, a in geometry.padding)
+            and geometry.in_size == geometry.out_size)  # not so with output_padding
+
+
+#: a chunk's GEMM gets at least this many rows: thinner products lose BLAS speed (measured on
+#: Net's 4×4 layers, where a scratch-sized chunk is 400 rows)
+MIN_ROWS = 2048
+
+
+def _chunks(n: int, geometry: ConvGeometry, channels: int, dtype: np.dtype) -> list[slice]:
+    """Batch chunks whose column matrices fit the scratch budget but have at least MIN_ROWS
+    rows (one chunk when pointwise)."""
+    if _pointwise(geometry):
+        return [builtins.slice(0, n)] if n else []
+    positions = _size(geometry.out_size)
+    columns = positions * _size(geometry.kernel) * channels * dtype.itemsize
+    return batch_chunks(n, min(columns, CHUNK_BYTES * positions // MIN_ROWS + 1))
+
+
+def im2col(x: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None) -> np.ndarray:
     """The receptive fields of x (N, C, *S) as rows: an array (G, N·P, K·C_g) with
     cols[g, (n, p), (k, c)] = x_pad[n, g·C_g + c, p·s + k·d]  (P output positions, K kernel
-    offsets, channels innermost so that every copied run is a contiguous channel vector)."""
+    offsets, channels innermost so that every copied run is a contiguous channel vector).
+
+    One copy of a ``sliding_window_view``, written in the destination's order (a loop over
+    kernel offsets was 2.4× slower); into ``out`` when given.
+    """
     nd, groups = len(geometry.kernel), geometry.groups
     n, c = x.shape[:2]
     x_last = _channels_last(x)
     if any(b or a for b, a in geometry.padding):
-        padded = np.zeros((n,) + geometry.padded_size + (c,), dtype=x.dtype)
+        padded = scratch("conv-padded", (n,) + geometry.padded_size + (c,), x.dtype)
+        padded.fill(0)
         interior = tuple(builtins.slice(b, b + m) for (b, _), m in
                          zip(geometry.padding, geometry.in_size))
         padded[(builtins.slice(None),) + interior] = x_last
@@ -115,89 +161,162 @@ def im2col(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
                       + (builtins.slice(None),)
                       + tuple(builtins.slice(None, None, d) for d in geometry.dilation)]
     windows = windows.reshape((n,) + geometry.out_size + (groups, c // groups) + geometry.kernel)
-    # destination order (G, N, *O, *k, C_g): one copy, written in the GEMM's row order
+    # destination order (G, N, *O, *k, C_g): the GEMM's row order
     order = ((nd + 1, 0) + tuple(range(1, nd + 1)) + tuple(range(nd + 3, 2 * nd + 3))
              + (nd + 2,))
-    rows = n * int(np.prod(geometry.out_size, dtype=np.int64))
-    taps = int(np.prod(geometry.kernel, dtype=np.int64)) * (c // groups)
-    return windows.transpose(order).reshape(groups, rows, taps)
+    shape = (groups, n) + geometry.out_size + geometry.kernel + (c // groups,)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    np.copyto(out.reshape(shape), windows.transpose(order))
+    return out.reshape(groups, n * _size(geometry.out_size), -1)
 
 
-def col2im(cols: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+def _columns(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+    """im2col of a batch chunk into this thread's scratch, or a view of x when pointwise."""
+    if _pointwise(geometry):
+        groups, c = geometry.groups, x.shape[1]
+        rows = _channels_last(x).reshape(-1, groups, c // groups)
+        return rows.transpose(1, 0, 2)
+    shape = ((geometry.groups, x.shape[0] * _size(geometry.out_size),
+              _size(geometry.kernel) * (x.shape[1] // geometry.groups)))
+    return im2col(x, geometry, out=scratch("conv-columns", shape, x.dtype))
+
+
+def col2im(cols: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None) -> np.ndarray:
     """The adjoint of :func:`im2col`: cols (G, N·P, K·C_g) added back into a zero image, one
-    shifted strided slice per kernel offset; returns x-shaped (N, C, *S) (channels-last memory)."""
-    groups = geometry.groups
-    rows = cols.shape[1]
-    n = rows // builtins.max(int(np.prod(geometry.out_size, dtype=np.int64)), 1)
-    c_g = cols.shape[2] // builtins.max(int(np.prod(geometry.kernel, dtype=np.int64)), 1)
+    shifted strided slice per kernel offset (never ``np.add.at``); returns x-shaped (N, C, *S)
+    (channels-last memory), written into ``out`` (N, *S, C) when given."""
+    groups, nd = geometry.groups, len(geometry.kernel)
+    n = cols.shape[1] // builtins.max(_size(geometry.out_size), 1)
+    c_g = cols.shape[2] // builtins.max(_size(geometry.kernel), 1)
     cols = cols.reshape((groups, n) + geometry.out_size + geometry.kernel + (c_g,))
-    nd = len(geometry.kernel)
-    buffer = np.zeros((n,) + geometry.padded_size + (groups, c_g), dtype=cols.dtype)
+    if out is None:
+        out = np.empty((n,) + geometry.in_size + (groups * c_g,), dtype=cols.dtype)
+    padded = any(b or a for b, a in geometry.padding)
+    image = (scratch("conv-image", (n,) + geometry.padded_size + (groups, c_g), cols.dtype)
+             if padded else out.reshape((n,) + geometry.in_size + (groups, c_g)))
+    image.fill(0)
     for offset in np.ndindex(*geometry.kernel):
         piece = cols[(builtins.slice(None),) * (nd + 2) + offset]       # (G, N, *O, C_g)
-        buffer[(builtins.slice(None),) + geometry.window_slices(offset)] += np.moveaxis(
+        image[(builtins.slice(None),) + geometry.window_slices(offset)] += np.moveaxis(
             piece, 0, -2)
-    crop = tuple(builtins.slice(b, b + m) for (b, _), m in zip(geometry.padding,
-                                                                  geometry.in_size))
-    image = buffer[(builtins.slice(None),) + crop]
-    return _channels_first(image.reshape(image.shape[:-2] + (groups * c_g,)))
+    if padded:
+        crop = tuple(builtins.slice(b, b + m) for (b, _), m in zip(geometry.padding,
+                                                                      geometry.in_size))
+        out.reshape(image.shape[:1] + geometry.in_size + image.shape[-2:])[...] = image[
+            (builtins.slice(None),) + crop]
+    return _channels_first(out)
 
 
 def _grad_rows(g: np.ndarray, groups: int) -> np.ndarray:
-    """The output gradient (N, C_out, *O) as (G, N·P, C_out/G) matrices."""
+    """The output gradient (N, C_out, *O) as (G, N·P, C_out/G) matrices (a view when g is
+    channels-last in memory, as the ops here make it)."""
     c_out = g.shape[1]
-    rows = g.shape[0] * int(np.prod(g.shape[2:], dtype=np.int64))
-    g_last = _channels_last(g).reshape(rows, groups, c_out // groups)
+    g_last = _channels_last(g).reshape(-1, groups, c_out // groups)
     return g_last.transpose(1, 0, 2)
 
 
 def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
-    """w (C_out, C_g, *k) as (G, K·C_g, C_out/G), rows ordered like im2col's columns."""
+    """w (C_out, C_g, *k) as (G, K·C_g, C_out/G), rows ordered like im2col's columns.
+
+    The transposing copy goes 32 output channels at a time: a whole-array transpose of a
+    512×512×3×3 kernel strides through memory and took 9 ms, the blocked one 1.7 ms."""
     c_out, c_g = w.shape[:2]
     nd = w.ndim - 2
     grouped = w.reshape((groups, c_out // groups, c_g) + w.shape[2:])
-    return grouped.transpose((0,) + tuple(range(3, nd + 3)) + (2, 1)).reshape(
-        groups, w[0].size, c_out // groups)
+    source = grouped.transpose((0,) + tuple(range(3, nd + 3)) + (2, 1))   # (G, *k, C_g, C_out/G)
+    matrix = np.empty(source.shape, dtype=w.dtype)
+    for start in range(0, c_out // groups, 32):
+        block = (Ellipsis, builtins.slice(start, start + 32))
+        matrix[block] = source[block]
+    return matrix.reshape(groups, w[0].size, c_out // groups)
+
+
+def _matmul_into(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    """out (n, *P, G·M), a contiguous channels-last block, ← a (G, R, K) @ b (G, K, M) per group."""
+    groups = a.shape[0]
+    if groups == 1:
+        np.matmul(a[0], b[0], out=out.reshape(a.shape[1], b.shape[2]))
+    else:
+        out.reshape(a.shape[1], groups, b.shape[2])[...] = np.moveaxis(np.matmul(a, b), 0, 1)
 
 
 def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
               geometry: ConvGeometry) -> np.ndarray:
-    """C(x, w) + b as im2col and one batched GEMM over the groups."""
+    """C(x, w) + b: per batch chunk, im2col into scratch and one GEMM per group, written
+    straight into the channels-last output."""
     dtype = _result_dtype(x, w, b)
-    n, groups, c_out = x.shape[0], geometry.groups, w.shape[0]
-    y = np.matmul(im2col(x.astype(dtype, copy=False), geometry),
-                  _weight_matrix(w.astype(dtype, copy=False), groups))   # (G, N·P, C_out/G)
-    y = np.moveaxis(y.reshape((groups, n) + geometry.out_size + (c_out // groups,)), 0, -2)
-    y = y.reshape((n,) + geometry.out_size + (c_out,))                    # (N, *O, C_out)
-    if b is not None:
-        y += b
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    n, c_out = x.shape[0], w.shape[0]
+    y = empty((n,) + geometry.out_size + (c_out,), dtype)
+    if prefers_fourier(geometry, n, x.shape[1], c_out, dtype):
+        fourier_convolve(_channels_last(x), w, geometry, y)
+        if b is not None:
+            y += b
+        return _channels_first(y)
+    weights = _weight_matrix(w, geometry.groups)                  # (G, K·C_g, C_out/G)
+    for rows in _chunks(n, geometry, x.shape[1], dtype):
+        _matmul_into(y[rows], _columns(x[rows], geometry), weights)
+        if b is not None:
+            y[rows] += b                                           # while the chunk is in cache
     return _channels_first(y)
 
 
 def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                        geometry: ConvGeometry) -> np.ndarray:
-    """T(g, w) + b: one batched GEMM to columns, then col2im."""
+                        geometry: ConvGeometry, spectrum: np.ndarray | None = None) -> np.ndarray:
+    """T(g, w) + b: per batch chunk, one GEMM per group to columns, then col2im."""
     dtype = _result_dtype(g, w, b)
-    groups = geometry.groups
-    cols = np.matmul(_grad_rows(g.astype(dtype, copy=False), groups),
-                     _weight_matrix(w.astype(dtype, copy=False), groups).transpose(0, 2, 1))
-    x = col2im(cols, geometry)
+    g, w = g.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    n, groups = g.shape[0], geometry.groups
+    weights = _weight_matrix(w, groups).transpose(0, 2, 1)        # (G, C_out/G, K·C_g)
+    x = empty((n,) + geometry.in_size + (weights.shape[2] // _size(geometry.kernel) * groups,),
+              dtype)
+    if prefers_fourier(geometry, n, x.shape[-1], g.shape[1], dtype):
+        fourier_convolve_transpose(_channels_last(g), w, geometry, x, spectrum)
+        if b is not None:
+            x += b
+        return _channels_first(x)
+    for rows in _chunks(n, geometry, x.shape[-1], dtype):
+        g_rows = _grad_rows(g[rows], groups)
+        if _pointwise(geometry):
+            _matmul_into(x[rows], g_rows, weights)
+            continue
+        cols = scratch("conv-grad-columns", (groups, g_rows.shape[1], weights.shape[2]), dtype)
+        np.matmul(g_rows, weights, out=cols)
+        col2im(cols, geometry, out=x[rows])
     if b is not None:
-        x = x + b.reshape((-1,) + (1,) * len(geometry.kernel))
-    return x
+        x += b
+    return _channels_first(x)
 
 
-def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """W(x, g): im2col(x)ᵀ times the output gradient, one batched GEMM over the groups."""
+def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry,
+                     spectrum: np.ndarray | None = None) -> np.ndarray:
+    """W(x, g): im2col(x)ᵀ times the output gradient, one GEMM per group and batch chunk,
+    summed over the chunks."""
     dtype = _result_dtype(x, g)
-    groups = geometry.groups
-    cols = im2col(x.astype(dtype, copy=False), geometry)                  # (G, N·P, K·C_g)
-    rows = _grad_rows(g.astype(dtype, copy=False), groups)                 # (G, N·P, C_out/G)
-    gw = np.matmul(rows.transpose(0, 2, 1), cols)                          # (G, C_out/G, K·C_g)
+    x, g = x.astype(dtype, copy=False), g.astype(dtype, copy=False)
+    groups, c_out = geometry.groups, g.shape[1]
     c_g = x.shape[1] // groups
-    gw = gw.reshape((groups, g.shape[1] // groups) + geometry.kernel + (c_g,))
-    gw = np.moveaxis(gw, -1, 2)                                            # (G, C_out/G, C_g, *k)
-    return np.ascontiguousarray(gw.reshape((g.shape[1], c_g) + geometry.kernel))
+    if prefers_fourier(geometry, x.shape[0], x.shape[1], c_out, dtype):
+        return fourier_weight_gradient(_channels_last(x), _channels_last(g), geometry, spectrum)
+    gw = np.zeros((groups, c_out // groups, _size(geometry.kernel) * c_g), dtype=dtype)
+    for rows in _chunks(x.shape[0], geometry, x.shape[1], dtype):
+        product = np.matmul(_grad_rows(g[rows], groups).transpose(0, 2, 1),
+                            _columns(x[rows], geometry),
+                            out=scratch("conv-weight-partial", gw.shape, dtype))
+        gw += product
+    gw = gw.reshape((c_out,) + geometry.kernel + (c_g,))
+    return np.ascontiguousarray(np.moveaxis(gw, -1, 1))             # (C_out, C_g, *k)
+
+
+def _shared_spectrum(x: np.ndarray, w: np.ndarray, g: np.ndarray,
+                     geometry: ConvGeometry) -> np.ndarray | None:
+    """On the Fourier route, the output gradient's spectrum, which the input gradient and the
+    weight gradient both need: computed once and passed to both."""
+    if not (x.dtype == w.dtype == g.dtype) or not prefers_fourier(
+            geometry, x.shape[0], x.shape[1], g.shape[1], g.dtype):
+        return None
+    return gradient_spectrum(_channels_last(g), geometry)
 
 
 def _bias_gradient(g: Tensor) -> Tensor:
@@ -221,8 +340,12 @@ class Convolution(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        gx = ConvolutionTranspose.apply(g, w, None, geometry=ctx.geometry) if need_x else None
-        gw = ConvolutionWeightGrad.apply(x, g, geometry=ctx.geometry) if need_w else None
+        shared = _shared_spectrum(x._data, w._data, g._data, ctx.geometry) if need_x and need_w \
+            else None
+        gx = (ConvolutionTranspose.apply(g, w, None, geometry=ctx.geometry, spectrum=shared)
+              if need_x else None)
+        gw = (ConvolutionWeightGrad.apply(x, g, geometry=ctx.geometry, spectrum=shared)
+              if need_w else None)
         return gx, gw, _bias_gradient(g) if need_b else None
 
 
@@ -230,14 +353,15 @@ class ConvolutionTranspose(Function):
     """x = T(g, w) + b, the adjoint of C(·, w) (PyTorch's conv_transposeNd): GEMM then col2im.
 
     Backward (T is bilinear, ⟨h, T(g, w)⟩ = ⟨C(h, w), g⟩): ∂g = Convolution(h, w),
-    ∂w = ConvolutionWeightGrad(h, g), ∂b = Σ h.
+    ∂w = ConvolutionWeightGrad(h, g), ∂b = Σ h.  ``spectrum``: g's Fourier spectrum, when the
+    convolution's backward computed it for both of its gradients.
     """
 
     @staticmethod
-    def forward(ctx, g, w, b, *, geometry):
+    def forward(ctx, g, w, b, *, geometry, spectrum=None):
         ctx.geometry = geometry
         ctx.save_for_backward(g, w)
-        return _convolve_transpose(g, w, b, geometry)
+        return _convolve_transpose(g, w, b, geometry, spectrum)
 
     @staticmethod
     def backward(ctx, h):
@@ -252,14 +376,14 @@ class ConvolutionWeightGrad(Function):
     """∂L/∂w = W(x, g) = Σ over batch and positions of g ⊗ receptive field: im2col(x)ᵀ g.
 
     Backward (W is bilinear, ⟨v, W(x, g)⟩ = ⟨C(x, v), g⟩): ∂x = ConvolutionTranspose(g, v),
-    ∂g = Convolution(x, v).
+    ∂g = Convolution(x, v).  ``spectrum``: as for ConvolutionTranspose.
     """
 
     @staticmethod
-    def forward(ctx, x, g, *, geometry):
+    def forward(ctx, x, g, *, geometry, spectrum=None):
         ctx.geometry = geometry
         ctx.save_for_backward(x, g)
-        return _weight_gradient(x, g, geometry)
+        return _weight_gradient(x, g, geometry, spectrum)
 
     @staticmethod
     def backward(ctx, v):

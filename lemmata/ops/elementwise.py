@@ -17,6 +17,7 @@ from scipy import special
 from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
+from . import workspace
 from .arguments import as_tensor_like, check_tensor, floating, operands, real
 
 # ------------------------------------------------------------------------------ arithmetic
@@ -337,18 +338,47 @@ class ReLU(Function):
 
     It saves its output, not a mask: Re y > 0 exactly where Re x > 0, and the next layer keeps
     y alive anyway, so the forward is one pass and the mask costs no memory.
-    Backward: Scale of g by that 0/1 mask."""
+    Backward: PositivePart of g where y is positive."""
 
     @staticmethod
     def forward(ctx, x):
-        y = x * (x.real > 0) if x.dtype.kind == "c" else np.maximum(x, 0)  # NaN propagates
+        if x.dtype.kind == "c":
+            y = x * (x.real > 0)
+        elif x.dtype.kind == "f":
+            y = np.maximum(x, 0, out=workspace.empty_like(x))   # NaN propagates, as PyTorch
+        else:
+            y = np.maximum(x, 0)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         y, = ctx.saved_tensors
-        return Scale.apply(g, factor=real(y._data) > 0)
+        return PositivePart.apply(g, where=y._data)
+
+
+class PositivePart(Function):
+    """g where Re y > 0, else 0, for a constant array y of g's shape (ReLU's backward, y its
+    output).  Linear in g and its own adjoint, so its backward is the same op.
+
+    Per batch chunk, the 0/1 mask is made in a cache-sized scratch buffer and used at once, so
+    no full-size mask is ever allocated."""
+
+    @staticmethod
+    def forward(ctx, g, *, where):
+        ctx.where = where
+        if g.ndim == 0 or g.shape != where.shape:
+            return g * (real(where) > 0)
+        out = workspace.empty_like(g)
+        for rows in workspace.batch_chunks(len(g), where.nbytes // max(len(where), 1)):
+            mask = np.greater(real(where[rows]), 0,
+                              out=workspace.scratch_like("relu-mask", where[rows], bool))
+            np.multiply(g[rows], mask, out=out[rows])
+        return out
+
+    @staticmethod
+    def backward(ctx, h):
+        return PositivePart.apply(h, where=ctx.where)
 
 
 class Scale(Function):
@@ -361,7 +391,9 @@ class Scale(Function):
     @staticmethod
     def forward(ctx, g, *, factor):
         ctx.factor = factor
-        return np.multiply(g, factor)
+        if np.broadcast_shapes(g.shape, factor.shape) != g.shape:
+            return np.multiply(g, factor)
+        return np.multiply(g, factor, out=workspace.empty_like(g, np.result_type(g, factor)))
 
     @staticmethod
     def backward(ctx, h):

@@ -10,7 +10,11 @@ Max pooling is a gather: y = x[argmax of each window], the window padded with �
 the real part (holomorphic: a complex input keeps the entry whose real part is largest).  Its
 backward scatters g back to the argmax positions (WindowScatter), whose own backward is the gather
 again (WindowGather), so double backward works.  Ties go to the first maximum in the window, as
-PyTorch.
+PyTorch.  Both run per batch chunk and kernel tap on the tap's in-range slices (no padded copy of
+the input): the forward keeps a running maximum and, in one byte per output, the tap where it
+sits; the backward adds g times the mask "argmax is this tap" at the tap's input positions
+(a mask multiply is 4–5× faster than a masked add).  Outputs are channels-last in memory, like the
+convolutions'.
 
 Average pooling is linear and separable: a window sum along each spatial dim, then a division by
 the window's divisor.  Its backward is its adjoint (WindowAverageAdjoint: division, then the
@@ -29,6 +33,7 @@ from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from .arguments import real
+from .workspace import batch_chunks, empty, scratch
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
@@ -42,10 +47,20 @@ __all__ = [
 
 
 def _zeros_channels_last(shape: Sequence[int], dtype: Any, fill: Any = 0) -> np.ndarray:
-    """An (N, C, *S) array whose memory is (N, *S, C), like the convolutions' outputs."""
+    """An (N, C, *S) array whose memory is (N, *S, C), like the convolutions' outputs (recycled
+    memory, filled with ``fill`` unless it is None)."""
     shape = tuple(shape)
-    array = np.full((shape[0],) + shape[2:] + (shape[1],), fill, dtype=dtype)
+    array = empty((shape[0],) + shape[2:] + (shape[1],), dtype)
+    if fill is not None:
+        array.fill(fill)
     return np.moveaxis(array, -1, 1)
+
+
+def _scratch_channels_last(role: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
+    """A scratch (N, C, *S) array laid out (N, *S, C) like the pooling outputs, so that every
+    elementwise pass between them streams through memory."""
+    shape = tuple(shape)
+    return np.moveaxis(scratch(role, shape[:1] + shape[2:] + shape[1:2], dtype), -1, 1)
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,22 @@ class PoolGeometry:
     def window_slices(self, offset: Sequence[int]) -> tuple[slice, ...]:
         return tuple(builtins.slice(j * d, j * d + (o - 1) * s + 1, s) for j, d, o, s in
                      zip(offset, self.dilation, self.out_size, self.stride))
+
+    def tap_ranges(self, tap: Sequence[int]) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
+        """Where kernel tap ``tap`` lands inside the input (not in the padding): the output
+        positions p with 0 ≤ p·s − pad + j·d < n, and the input positions they read, as slices
+        per spatial dim; None when the tap only ever meets padding.  Working on these ranges
+        needs no padded copy of the input (ceil_mode alone would otherwise force one)."""
+        outs, ins = [], []
+        for j, n, o, s, p, d in zip(tap, self.in_size, self.out_size, self.stride,
+                                    self.padding, self.dilation):
+            start = j * d - p                      # the input position output 0's tap reads
+            lo, hi = builtins.max(0, -(start // s)), builtins.min(o - 1, (n - 1 - start) // s)
+            if hi < lo:
+                return None
+            outs.append(builtins.slice(lo, hi + 1))
+            ins.append(builtins.slice(start + lo * s, start + hi * s + 1, s))
+        return tuple(outs), tuple(ins)
 
     @property
     def overlapping(self) -> bool:
@@ -153,21 +184,27 @@ def _scatter(g: np.ndarray, where: Argmax) -> np.ndarray:
 
         out = summed(g.real) + 1j * summed(g.imag) if g.dtype.kind == "c" else summed(g)
         return out.astype(g.dtype, copy=False).reshape(shape)
-    if not geometry.overlapping:
-        # disjoint windows: every input entry receives at most one value, so a put suffices
-        plane = int(np.prod(shape[2:], dtype=np.int64))
-        planes = _zeros_channels_last((n, c, plane), g.dtype)
-        outputs = int(np.prod(g.shape[2:], dtype=np.int64))
-        np.put_along_axis(planes, where.flat.reshape(n, c, outputs), g.reshape(n, c, outputs),
-                          axis=2)
-        return planes.reshape(shape)
-    # overlapping windows: one masked shifted-slice add per kernel offset (never np.add.at)
-    buffer = _zeros_channels_last(shape[:2] + geometry.padded_size, g.dtype)
-    for k, offset in enumerate(np.ndindex(*geometry.kernel)):
-        buffer[(builtins.slice(None),) * 2 + geometry.window_slices(offset)] += np.where(
-            where.offset == k, g, 0)
-    return buffer[(builtins.slice(None),) * 2 + tuple(
-        builtins.slice(p, p + m) for p, m in zip(geometry.padding, geometry.in_size))]
+    # regular windows: per batch chunk and kernel tap, g times the mask "argmax is this tap"
+    # added (or, for disjoint windows, written) at the tap's input positions.  Multiplying by a
+    # mask is 4–5× faster than a masked add (np.add(..., where=)); never np.add.at.
+    out = _zeros_channels_last(shape, g.dtype)
+    every = (builtins.slice(None),) * 2
+    image_bytes = int(np.prod(shape[2:], dtype=np.int64)) * c * g.dtype.itemsize
+    for rows in batch_chunks(n, image_bytes):
+        offset, grad, image = where.offset[rows], g[rows], out[rows]
+        for k, tap in enumerate(np.ndindex(*geometry.kernel)):
+            ranges = geometry.tap_ranges(tap)
+            if ranges is None:
+                continue
+            outs, ins = every + ranges[0], every + ranges[1]
+            chosen = np.equal(offset[outs], k, out=_scratch_channels_last(
+                "pool-mask", offset[outs].shape, bool))
+            if geometry.overlapping:
+                image[ins] += np.multiply(grad[outs], chosen, out=_scratch_channels_last(
+                    "pool-grad", chosen.shape, g.dtype))
+            else:
+                np.multiply(grad[outs], chosen, out=image[ins])
+    return out
 
 
 class WindowGather(Function):
@@ -413,26 +450,70 @@ def _lowest(dtype: np.dtype) -> Any:
 # ------------------------------------------------------------------------------ max pooling
 
 
-def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
-    """The maximum of each window (by real part) and the kernel offset where it sits.
-
-    A running max over kernel offsets: a later entry wins only if strictly larger (or NaN), so
-    ties go to the first maximum, and the −inf padding never beats a real entry.  The offset
-    starts at each window's first non-padding tap, as PyTorch's kernel.
-    """
-    lowest = _lowest(x.dtype)
-    padded = _pad(x, geometry, lowest)
-    shape = x.shape[:2] + geometry.out_size
-    best = _zeros_channels_last(shape, x.dtype, lowest)
-    best_real = real(best)
+def _first_taps(geometry: PoolGeometry, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """Each window's first non-padding tap (where PyTorch's kernel starts its search), as a
+    kernel offset per output entry."""
     first = []
     for o, s, p, d in zip(geometry.out_size, geometry.stride, geometry.padding,
                           geometry.dilation):
         start = np.arange(o) * s - p
         first.append(np.where(start < 0, -(start // d), 0))     # ⌈−start/d⌉ taps are padding
-    offset = np.ravel_multi_index(np.ix_(*first), geometry.kernel)
-    dtype = np.min_scalar_type(int(np.prod(geometry.kernel)))
-    offset = np.broadcast_to(offset.astype(dtype), shape).copy()
+    offset = np.ravel_multi_index(np.ix_(*first), geometry.kernel).astype(dtype)
+    return np.broadcast_to(offset, shape)
+
+
+def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """The maximum of each window (by real part) and the kernel offset where it sits.
+
+    A running maximum over kernel offsets, per batch chunk, on each tap's in-range slices (no
+    padded copy).  The offset moves only where a later entry is strictly larger, so ties go to
+    the first maximum; it starts at each window's first non-padding tap, as PyTorch's kernel.
+    Since the offsets come in increasing order, "offset ← k where better" is a maximum with
+    k·better (a 1-byte pass instead of a 20× slower masked copy).  A chunk holding NaN, and
+    complex input (compared by real part), take the exact masked-copy path.
+    """
+    lowest = _lowest(x.dtype)
+    shape = x.shape[:2] + geometry.out_size
+    every = (builtins.slice(None),) * 2
+    taps = [(k, geometry.tap_ranges(tap)) for k, tap in enumerate(np.ndindex(*geometry.kernel))]
+    taps = [(k, ranges) for k, ranges in taps if ranges is not None]
+    # when the first tap lies inside the input for every window (no left padding), the running
+    # maximum starts as a copy of it rather than from −inf
+    first_covers = taps[0][0] == 0 and all(
+        r.start == 0 and r.stop == n for r, n in zip(taps[0][1][0], geometry.out_size))
+    best = _zeros_channels_last(shape, x.dtype, None if first_covers else lowest)
+    offset = _zeros_channels_last(shape, np.min_scalar_type(int(np.prod(geometry.kernel))))
+    offset[...] = 0 if first_covers else _first_taps(geometry, shape[2:], offset.dtype)
+    image_bytes = int(np.prod(x.shape[1:], dtype=np.int64)) * x.dtype.itemsize
+    for rows in batch_chunks(x.shape[0], image_bytes):
+        if x.dtype.kind == "c":
+            if first_covers:
+                best[rows] = lowest
+            _exact_max_windows(x[rows], geometry, best[rows], offset[rows])
+            continue
+        image, top, where = x[rows], best[rows], offset[rows]
+        if first_covers:
+            top[...] = image[every + taps[0][1][1]]
+        for k, ranges in taps[1:] if first_covers else taps:
+            piece, b, o = image[every + ranges[1]], top[every + ranges[0]], where[every + ranges[0]]
+            better = np.greater(piece, b, out=_scratch_channels_last("pool-mask", b.shape, bool))
+            np.maximum(b, piece, out=b)
+            np.maximum(o, np.multiply(better, o.dtype.type(k), out=_scratch_channels_last(
+                "pool-offset", b.shape, o.dtype)), out=o)
+        if x.dtype.kind == "f" and np.isnan(top).any():
+            top.fill(lowest)
+            where[...] = _first_taps(geometry, shape[2:], offset.dtype)
+            _exact_max_windows(image, geometry, top, where)
+    return best, offset
+
+
+def _exact_max_windows(x: np.ndarray, geometry: PoolGeometry, best: np.ndarray,
+                       offset: np.ndarray) -> None:
+    """The running maximum by real part with masked copies, into ``best`` and ``offset``
+    (initialised to the lowest value and the first taps): a NaN entry always wins, and a later
+    NaN beats an earlier one, as in PyTorch's kernel."""
+    padded = _pad(x, geometry, _lowest(x.dtype))
+    best_real = real(best)
     floats = x.dtype.kind in "fc"
     for k, tap in enumerate(np.ndindex(*geometry.kernel)):
         piece = padded[(builtins.slice(None),) * 2 + geometry.window_slices(tap)]
@@ -442,7 +523,6 @@ def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.
             better |= np.isnan(piece_real)
         np.copyto(best, piece, where=better)
         np.copyto(offset, k, where=better)
-    return best, offset
 
 
 def _max_pool(nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,

@@ -150,6 +150,26 @@ def test_dropout_gradient_is_the_mask():
     np.testing.assert_allclose(x.grad.numpy(), (y.detach().numpy() != 0) / 0.7)
 
 
+def test_dropout_mask_follows_the_memory_layout():
+    """The mask is drawn in the input's memory order: for a C-contiguous input it is
+    generator().random(shape) >= p; for an NCHW view of channels-last memory (a convolution's
+    output) the same draws fill memory in order, and the gradient is still the mask."""
+    lemmata.manual_seed(4)
+    x = lemmata.tensor(randn(3, 4, 5, 6), requires_grad=True)
+    y = F.dropout(x, 0.4)
+    lemmata.manual_seed(4)
+    expected = lemmata.random.generator().random((3, 4, 5, 6)) >= 0.4
+    np.testing.assert_array_equal(y.detach().numpy() != 0, expected)
+    channels_last = np.moveaxis(randn(3, 5, 6, 4), -1, 1)
+    x = lemmata.tensor(channels_last, requires_grad=True)
+    lemmata.manual_seed(4)
+    y = F.dropout(x, 0.4)
+    np.testing.assert_array_equal(np.moveaxis(y.detach().numpy() != 0, 1, -1), expected.reshape(
+        3, 5, 6, 4))
+    y.backward(lemmata.ones(3, 4, 5, 6, dtype=lemmata.float64))
+    np.testing.assert_allclose(x.grad.numpy(), (y.detach().numpy() != 0) / 0.6)
+
+
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
 def test_pad_parity(mode):
     x = randn(2, 3, 4, 5)

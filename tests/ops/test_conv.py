@@ -376,3 +376,107 @@ def test_empty_batch_gives_empty_output_and_gradients():
     assert tuple(y.shape) == (0, 6, 6, 6) and tuple(z.shape) == (0, 4, 13, 13)
     gx, gw = lemmata.autograd.grad(z.sum(), [x, w])
     assert tuple(gx.shape) == (0, 4, 6, 6) and not np.any(gw.numpy())
+
+
+# ------------------------------------------------------------------------------ the fast routes
+
+
+from lemmata.ops import conv_fourier, workspace  # noqa: E402
+
+FOURIER_CASES = [
+    # (batch, c_in, c_out, (H, W), kernel, padding, dilation)
+    (16, 3, 4, (9, 7), (5, 5), 2, 1),
+    (17, 2, 5, (8, 10), (3, 3), 1, 2),
+    (16, 4, 3, (6, 6), (3, 2), 0, 1),
+    (18, 3, 2, (7, 5), (4, 4), "same", 1),
+    (16, 2, 3, (5, 9), (3, 5), (0, 2), (2, 1)),
+]
+
+
+def _conv_and_gradients(lib, x, w, b, g, padding, dilation):
+    xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = lib.nn.functional.conv2d(xt, wt, bt, padding=padding, dilation=dilation)
+    grads = lib.autograd.grad((y * lib.tensor(g)).sum(), [xt, wt, bt])
+    return [y.detach().numpy()] + [a.detach().numpy() for a in grads]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", FOURIER_CASES)
+def test_fourier_route_matches_torch_and_im2col(dtype, case, monkeypatch):
+    """The convolution-theorem route (chosen for wide stride-1 kernels at batch ≥ 16) gives
+    PyTorch's values and x, w, b gradients, and im2col's."""
+    n, c_in, c_out, size, kernel, padding, dilation = case
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((n, c_in) + size).astype(dtype)
+    w = rng.standard_normal((c_out, c_in) + kernel).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    y = F.conv2d(torch.tensor(x), torch.tensor(w), padding=padding, dilation=dilation)
+    g = rng.standard_normal(tuple(y.shape)).astype(dtype)
+    expected = _conv_and_gradients(torch, x, w, b, g, padding, dilation)
+    monkeypatch.setattr(conv_fourier, "FLOP_SHARE", 1e9)       # always Fourier
+    fourier = _conv_and_gradients(lemmata, x, w, b, g, padding, dilation)
+    monkeypatch.setattr(conv_fourier, "FLOP_SHARE", -1.0)      # never
+    direct = _conv_and_gradients(lemmata, x, w, b, g, padding, dilation)
+    tolerance = 1e-11 if dtype == "float64" else 2e-5
+    for ours, im2col, theirs in zip(fourier, direct, expected):
+        assert ours.dtype == np.dtype(dtype)
+        scale = np.abs(theirs).max()
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=tolerance * scale)
+        np.testing.assert_allclose(ours, im2col, rtol=0, atol=tolerance * scale)
+
+
+def test_fourier_route_double_backward_matches_torch(monkeypatch):
+    monkeypatch.setattr(conv_fourier, "FLOP_SHARE", 1e9)
+    rng = np.random.default_rng(6)
+    kwargs = dict(padding=2)
+    x, w, b = _arrays((16, 3, 6, 7), (4, 3, 5, 5), True, 4, seed=8)
+    v = rng.standard_normal((16, 4, 6, 7))
+    probes = [rng.standard_normal(x.shape), rng.standard_normal(w.shape),
+              rng.standard_normal(b.shape)]
+    expected = _double_backward(torch, F.conv2d, [x, w, b, v], probes, kwargs)
+    got = _double_backward(lemmata, conv2d, [x, w, b, v], probes, kwargs)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-10 * max(1.0, np.abs(e).max()))
+
+
+def test_route_choice():
+    """NiN's 5×5 96→192 layer on 16×16 maps takes the Fourier route at training batch sizes;
+    1×1 layers, strided or grouped convolutions, small batches and complex inputs never do."""
+    from lemmata.ops.conv import ConvGeometry
+    nin = ConvGeometry((16, 16), (16, 16), (5, 5), (1, 1), (1, 1), ((2, 2), (2, 2)), 1)
+    f32 = np.dtype(np.float32)
+    assert conv_fourier.prefers_fourier(nin, 64, 96, 192, f32)
+    assert not conv_fourier.prefers_fourier(nin, 4, 96, 192, f32)
+    assert not conv_fourier.prefers_fourier(nin, 64, 96, 192, np.dtype(np.complex128))
+    pointwise = ConvGeometry((16, 16), (16, 16), (1, 1), (1, 1), (1, 1), ((0, 0), (0, 0)), 1)
+    assert not conv_fourier.prefers_fourier(pointwise, 64, 192, 192, f32)
+    strided = ConvGeometry((16, 16), (6, 6), (5, 5), (2, 2), (1, 1), ((0, 0), (0, 0)), 1)
+    assert not conv_fourier.prefers_fourier(strided, 64, 96, 192, f32)
+    grouped = ConvGeometry((16, 16), (16, 16), (5, 5), (1, 1), (1, 1), ((2, 2), (2, 2)), 2)
+    assert not conv_fourier.prefers_fourier(grouped, 64, 96, 192, f32)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
+def test_batch_chunks_give_the_same_result(dtype, monkeypatch):
+    """im2col, col2im and the weight gradient work through the batch in chunks sized to a
+    scratch budget; one image per chunk gives the one-chunk result."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5, 4, 7, 6)).astype(dtype)
+    if dtype == "complex128":
+        x = x + 1j * rng.standard_normal(x.shape)
+    w = rng.standard_normal((6, 2, 3, 3))
+    kwargs = dict(stride=(1, 2), padding=1, groups=2)
+
+    def run():
+        xt, wt = lemmata.tensor(x, requires_grad=True), lemmata.tensor(w, requires_grad=True)
+        y = conv2d(xt, wt, **kwargs)
+        z = conv_transpose2d(y, wt, stride=(1, 2), padding=1, groups=2)
+        probe = lemmata.tensor(np.cos(np.arange(z.numel())).reshape(tuple(z.shape)))
+        gx, gw = lemmata.autograd.grad(z, [xt, wt], probe)
+        return [y.detach().numpy(), z.detach().numpy(), gx.numpy(), gw.numpy()]
+
+    whole = run()
+    monkeypatch.setattr(workspace, "CHUNK_BYTES", 1)
+    chunked = run()
+    for a, b in zip(chunked, whole):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)

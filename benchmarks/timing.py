@@ -1,0 +1,79 @@
+"""Timing helpers shared by the suites: alternating contenders, medians, the GEMM peak, FLOPs."""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+import numpy as np
+
+#: pause before each timed sample so that the other framework's idle threads stop spinning
+PAUSE_SECONDS = 0.05
+
+
+def alternate(contenders: dict[str, Callable[[], None]], rounds: int,
+              repeat: int = 1) -> dict[str, list[float]]:
+    """Seconds per call of each contender: one sample (``repeat`` calls) per round, the order
+    rotating from round to round so that no contender always follows the same neighbour."""
+    names = list(contenders)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            time.sleep(PAUSE_SECONDS)
+            start = time.perf_counter()
+            for _ in range(repeat):
+                contenders[name]()
+            seconds[name].append((time.perf_counter() - start) / repeat)
+    return seconds
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def ratio_of_medians(seconds: dict[str, list[float]], ours: str, theirs: str) -> float:
+    """How many times faster ``ours`` is than ``theirs`` (ratio of median times)."""
+    return median(seconds[theirs]) / median(seconds[ours])
+
+
+def gemm_peak(size: int = 4096, repeats: int = 5) -> float:
+    """The best NumPy float32 GEMM rate (GFLOP/s) of ``repeats`` size³ products, with BLAS's
+    default threads: the ceiling that the rooflines use."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    out = np.empty((size, size), dtype=np.float32)
+    np.matmul(a, b, out=out)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best / 1e9
+
+
+def training_gflop_per_image(model, input_shape: tuple[int, ...]) -> float:
+    """GFLOP of one training step per image, counting the convolutions and linear maps: forward
+    2·MACs, backward 2·MACs for the weight gradient and 2·MACs for the input gradient (except at
+    the first layer, whose input needs none)."""
+    import lemmata
+    from lemmata import nn
+
+    macs: list[int] = []
+
+    def count(module, inputs, output):
+        if isinstance(module, nn.Linear):
+            macs.append(output.numel() * module.in_features)
+        else:
+            per_output = int(np.prod(module.weight.shape[1:]))
+            macs.append(output.numel() * per_output)
+
+    handles = [m.register_forward_hook(count) for m in model.modules()
+               if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear))]
+    try:
+        with lemmata.no_grad():
+            model(lemmata.zeros(1, *input_shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return (6 * sum(macs) - 2 * macs[0]) / 1e9

@@ -1,0 +1,128 @@
+"""Training-step suites: NiN (seed 000), Net (seed 002) and LeNet-5, lemmata against PyTorch.
+
+One step is zero_grad + forward + cross-entropy + backward + SGD (momentum 0.9) on a fixed
+random float32 batch, dropout on.  lemmata runs its documented fast path,
+``lemmata.parallel.DataParallelStep`` with two threads; "lemmata, 1 thread" is the plain serial
+step (BLAS on all cores), for reference.  PyTorch runs its default NCHW model and the same model
+converted to channels_last, from the same initial weights.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+import lemmata
+from lemmata import nn, optim
+from lemmata.parallel import DataParallelStep
+
+from .timing import alternate, gemm_peak, median, training_gflop_per_image
+
+WORKLOADS: dict[str, dict[str, Any]] = {
+    "nin": dict(title="NiN (seed 000), 3×32×32", model="NiN", shape=(3, 32, 32), repeat=1),
+    "net": dict(title="Net (seed 002), 3×32×32", model="Net", shape=(3, 32, 32), repeat=1),
+    "lenet5": dict(title="LeNet-5, 1×28×28", model="LeNet5", shape=(1, 28, 28), repeat=10),
+}
+
+LEARNING_RATE, MOMENTUM = 0.01, 0.9
+
+
+def _lemmata_contenders(workload: dict, images: np.ndarray, labels: np.ndarray,
+                        threads: int) -> tuple[dict[str, Callable[[], None]], Any, list]:
+    lemmata.manual_seed(0)
+    model = getattr(lemmata.models, workload["model"])()
+    x, y = lemmata.tensor(images), lemmata.tensor(labels)
+    loss_fn = nn.CrossEntropyLoss()
+    parallel_model = getattr(lemmata.models, workload["model"])()
+    parallel_model.load_state_dict(model.state_dict())
+    step = DataParallelStep(parallel_model, loss_fn,
+                            optim.SGD(parallel_model.parameters(), lr=LEARNING_RATE,
+                                      momentum=MOMENTUM), threads=threads)
+    serial_optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+
+    def serial() -> None:
+        serial_optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        serial_optimizer.step()
+
+    return {"lemmata": lambda: step(x, y), "lemmata, 1 thread": serial}, model, [step]
+
+
+def _torch_contenders(workload: dict, source_model: Any, images: np.ndarray,
+                      labels: np.ndarray) -> dict[str, Callable[[], None]]:
+    import torch
+
+    from .torch_models import MODELS, copy_weights
+
+    torch.manual_seed(0)
+    y = torch.from_numpy(labels)
+    contenders = {}
+    for name, memory_format in (("torch", torch.contiguous_format),
+                                ("torch channels_last", torch.channels_last)):
+        model = copy_weights(source_model, MODELS[workload["key"]]()).to(
+            memory_format=memory_format)
+        x = torch.from_numpy(images).contiguous(memory_format=memory_format)
+        optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+        loss_fn = torch.nn.CrossEntropyLoss()
+
+        def step(model=model, x=x, optimizer=optimizer, loss_fn=loss_fn) -> None:
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+
+        contenders[name] = step
+    return contenders
+
+
+def run_training(key: str, batch: int, rounds: int, torch_available: bool,
+                 threads: int = 2, serial: bool = True) -> dict[str, Any]:
+    """Median img/s of each contender over ``rounds`` alternating rounds, and the ratios."""
+    workload = dict(WORKLOADS[key], key=key)
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((batch,) + workload["shape"], dtype=np.float32)
+    labels = rng.integers(0, 10, batch)
+    contenders, source_model, keep_alive = _lemmata_contenders(workload, images, labels, threads)
+    if not serial:
+        del contenders["lemmata, 1 thread"]
+    if torch_available:
+        contenders.update(_torch_contenders(workload, source_model, images, labels))
+    for step in contenders.values():        # warm up: buffers, momentum, first-touch memory
+        step()
+        step()
+    seconds = alternate(contenders, rounds, repeat=workload["repeat"])
+    result: dict[str, Any] = {
+        "workload": key, "title": workload["title"], "batch": batch, "rounds": rounds,
+        "threads": threads,
+        "img_per_s": {name: batch / median(s) for name, s in seconds.items()},
+        "samples_s": {name: [round(v, 5) for v in s] for name, s in seconds.items()},
+        "gflop_per_img": training_gflop_per_image(source_model, workload["shape"]),
+    }
+    if torch_available:
+        result["ratio"] = {
+            "vs_torch": median(seconds["torch"]) / median(seconds["lemmata"]),
+            "vs_torch_channels_last": (median(seconds["torch channels_last"])
+                                       / median(seconds["lemmata"])),
+        }
+    for step in keep_alive:
+        step.close()
+    return result
+
+
+def add_roofline(result: dict[str, Any], peak_gflops: float | None = None) -> dict[str, Any]:
+    """The img/s a step would reach if every FLOP ran at the measured GEMM peak, and lemmata's
+    share of it."""
+    peak = gemm_peak() if peak_gflops is None else peak_gflops
+    ceiling = peak / result["gflop_per_img"]
+    result["gemm_peak_gflops"] = peak
+    result["roofline_img_per_s"] = ceiling
+    result["percent_of_roofline"] = 100 * result["img_per_s"]["lemmata"] / ceiling
+    return result
+
+
+def torch_threads() -> int | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.get_num_threads()
+

@@ -1,0 +1,155 @@
+"""Data parallelism over threads: the parallel step is the serial step, up to rounding."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lemmata
+from lemmata import nn, optim
+from lemmata.parallel import DataParallelStep, shard_gradients
+
+
+def small_cnn(dropout: float = 0.0, batch_norm: bool = False) -> nn.Module:
+    layers = [nn.Conv2d(2, 4, 3, padding=1)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(4))
+    layers += [nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(dropout), nn.Flatten(),
+               nn.Linear(4 * 3 * 3, 5)]
+    return nn.Sequential(*layers).double()
+
+
+def batch(n: int = 11, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return lemmata.tensor(rng.standard_normal((n, 2, 6, 6))), lemmata.tensor(rng.integers(0, 5, n))
+
+
+def serial_step(model, loss_fn, optimizer, x, y):
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def twins(**kwargs):
+    lemmata.manual_seed(1)
+    a = small_cnn(**kwargs)
+    b = small_cnn(**kwargs)
+    b.load_state_dict({k: v.clone() for k, v in a.state_dict().items()})
+    return a, b
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 4])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_parallel_step_equals_serial_step(threads, reduction):
+    """Two SGD-with-momentum steps on 11 images (uneven shards): same loss, gradients and
+    parameters as the serial steps, in float64 up to rounding."""
+    serial, parallel = twins()
+    loss_fn = nn.CrossEntropyLoss(reduction=reduction)
+    opt_s = optim.SGD(serial.parameters(), lr=0.1, momentum=0.9)
+    opt_p = optim.SGD(parallel.parameters(), lr=0.1, momentum=0.9)
+    step = DataParallelStep(parallel, loss_fn, opt_p, threads=threads)
+    for seed in (0, 1):
+        x, y = batch(seed=seed)
+        expected = serial_step(serial, loss_fn, opt_s, x, y)
+        got = step(x, y)
+        np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), rtol=1e-12)
+        for p, q in zip(parallel.parameters(), serial.parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, atol=1e-14)
+            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10,
+                                       atol=1e-14)
+    step.close()
+
+
+def test_gradients_leave_grad_untouched_and_match_backward():
+    model, _ = twins()
+    x, y = batch()
+    loss, grads = shard_gradients(model, nn.CrossEntropyLoss(), x, y, threads=2)
+    assert all(p.grad is None for p in model.parameters())
+    nn.CrossEntropyLoss()(model(x), y).backward()
+    for p, g in zip(model.parameters(), grads):
+        np.testing.assert_allclose(g.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_float32_gradients_stay_float32():
+    model = small_cnn().float()
+    x, y = batch()
+    _, grads = shard_gradients(model, nn.CrossEntropyLoss(), x.float(), y, threads=2)
+    assert all(g.dtype == np.float32 for g in grads)
+
+
+def test_dropout_masks_are_reproducible_under_manual_seed():
+    """Each shard draws from its own generator, spawned from the global one in shard order:
+    the same seed gives the same step whatever the thread scheduling."""
+    results = []
+    for _ in range(2):
+        lemmata.manual_seed(7)
+        model = small_cnn(dropout=0.5)
+        x, y = batch()
+        loss, grads = shard_gradients(model, nn.CrossEntropyLoss(), x, y, threads=3)
+        results.append([loss.numpy()] + [g.numpy() for g in grads])
+        results[-1].append(lemmata.random.generator().random())   # the global stream moved on
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dropout_with_fixed_masks_matches_serial(monkeypatch):
+    """With the masks fixed (each image's mask a function of the image), the parallel step with
+    dropout on is the serial step."""
+    from lemmata.nn import functional as F
+
+    def fixed_dropout(input, p=0.5, training=True, inplace=False):
+        keep = (np.abs(np.sin(1e3 * input.detach().numpy())) > p)
+        return input * lemmata.tensor(keep / (1 - p))
+
+    monkeypatch.setattr(F, "dropout", fixed_dropout)
+    serial, parallel = twins(dropout=0.5)
+    x, y = batch()
+    loss_fn = nn.CrossEntropyLoss()
+    expected = serial_step(serial, loss_fn, optim.SGD(serial.parameters(), lr=0.1), x, y)
+    got = DataParallelStep(parallel, loss_fn, optim.SGD(parallel.parameters(), lr=0.1))(x, y)
+    np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), rtol=1e-12)
+    for p, q in zip(parallel.parameters(), serial.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10)
+
+
+def test_batch_norm_in_training_mode_is_refused():
+    model = small_cnn(batch_norm=True)
+    x, y = batch()
+    step = DataParallelStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match="batch statistics"):
+        step(x, y)
+    model.eval()                                  # running statistics: no batch dependence
+    step(x, y)
+    model.train()
+    single = DataParallelStep(model, nn.CrossEntropyLoss(),
+                              optim.SGD(model.parameters(), lr=0.1), threads=1)
+    single(x, y)
+
+
+def test_bad_arguments():
+    model = small_cnn()
+    x, y = batch()
+    with pytest.raises(ValueError, match="threads must be a positive int"):
+        DataParallelStep(model, nn.CrossEntropyLoss(), None, threads=0)
+    with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum'"):
+        shard_gradients(model, nn.CrossEntropyLoss(), x, y, reduction="none")
+    with pytest.raises(ValueError, match="targets for a batch of 11 inputs"):
+        shard_gradients(model, nn.CrossEntropyLoss(), x, y[:5])
+    with pytest.raises(ValueError, match="loss must be a scalar"):
+        shard_gradients(model, nn.CrossEntropyLoss(reduction="none"), x, y)
+
+
+def test_flush_denormals_is_per_block_and_restored():
+    from lemmata import parallel
+    tiny = np.float32(1e-20)
+    assert tiny * tiny > 0                                   # a float32 subnormal
+    with parallel.flush_denormals():
+        flushed = tiny * tiny
+    assert tiny * tiny > 0
+    if parallel._libm is not None:
+        assert flushed == 0
+    with pytest.raises(RuntimeError):
+        with parallel.flush_denormals():
+            raise RuntimeError
+    assert tiny * tiny > 0
