@@ -55,6 +55,14 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def _load_average() -> float | None:
+    """The 1-minute load average: other work on a shared machine skews everything measured."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def run(suites: Sequence[str], rounds: int, batch: int | None, quick: bool,
         report: Callable[[str], None] = print, serial: bool = False) -> dict[str, Any]:
     """Run ``suites`` and return the results document (not yet written)."""
@@ -66,7 +74,7 @@ def run(suites: Sequence[str], rounds: int, batch: int | None, quick: bool,
     results: dict[str, Any] = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": machine(), "torch_available": have_torch, "quick": quick,
-        "suites": {},
+        "load_average_at_start": _load_average(), "suites": {},
     }
     for name in suites:
         size = batch or DEFAULT_BATCH[name]
@@ -82,6 +90,7 @@ def run(suites: Sequence[str], rounds: int, batch: int | None, quick: bool,
         else:
             result = run_memory(size, have_torch)
         result["seconds"] = round(time.perf_counter() - start, 1)
+        result["load_average"] = _load_average()
         results["suites"][name] = result
         report(f"[{name}] done in {result['seconds']} s")
     return results
@@ -140,9 +149,13 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"\nlemmata / {name[3:].replace('_', ' ')}: {value:.2f}×")
         lines.append("")
     m = results["machine"]
+    loads = [results.get("load_average_at_start")] + [r.get("load_average")
+                                                       for r in suites.values()]
+    loads = [f"{v:.1f}" for v in loads if v is not None]
     lines.append(f"Measured {results['date']} on {m.get('cpus')} CPUs, NumPy {m.get('numpy')}"
                  + (f", torch {m['torch']} ({m['torch_threads']} threads)" if "torch" in m else "")
-                 + "; medians over alternating rounds in one process.")
+                 + "; medians over alternating rounds in one process"
+                 + (f"; 1-minute load average {' → '.join(loads)}" if loads else "") + ".")
     if not results["torch_available"]:
         lines.append("\nPyTorch is not installed: lemmata alone was timed, no ratios.")
     return "\n".join(lines) + "\n"

@@ -12,10 +12,11 @@ full-batch gradient up to float rounding (for a sum loss the weights are 1).
 Why threads: NumPy's elementwise work is single-threaded, and a BLAS call split over two cores
 leaves them waiting on each other around every GEMM.  Two threads that each run the whole step on
 half the batch with single-threaded BLAS keep both cores busy, overlapping one thread's
-elementwise passes with the other's matrix products (measured: +20 % on a CNN training step).
-NumPy and BLAS release the GIL inside their loops, so the Python in between is the only serial
-part.  While shards run, BLAS is limited to one thread (``threadpoolctl``; the limit is
-process-wide, so every worker's BLAS calls are single-threaded) and restored afterwards.
+elementwise passes with the other's matrix products.  NumPy and BLAS release the GIL inside their
+loops, so the Python in between is the only serial part.  While shards run, BLAS is limited to
+one thread (``threadpoolctl``; the limit is process-wide, so every worker's BLAS calls are
+single-threaded) and restored afterwards, and subnormal numbers are flushed to zero
+(:func:`flush_denormals`).
 
 Randomness: every shard draws its dropout masks (and any other random numbers) from its own
 generator, spawned from the global generator in shard order before the threads start, so a step

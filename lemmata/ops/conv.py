@@ -52,7 +52,7 @@ from .conv_fourier import (
     fourier_convolve, fourier_convolve_transpose, fourier_weight_gradient, gradient_spectrum,
     prefers_fourier,
 )
-from .workspace import CHUNK_BYTES, batch_chunks, empty, scratch
+from .workspace import batch_chunks, empty, scratch
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -131,7 +131,7 @@ def _chunks(n: int, geometry: ConvGeometry, channels: int, dtype: np.dtype) -> l
         return [builtins.slice(0, n)] if n else []
     positions = _size(geometry.out_size)
     columns = positions * _size(geometry.kernel) * channels * dtype.itemsize
-    return batch_chunks(n, min(columns, CHUNK_BYTES * positions // MIN_ROWS + 1))
+    return batch_chunks(n, columns, minimum=-(-MIN_ROWS // max(positions, 1)))
 
 
 def im2col(x: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None) -> np.ndarray:
@@ -268,14 +268,13 @@ def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     dtype = _result_dtype(g, w, b)
     g, w = g.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, groups = g.shape[0], geometry.groups
-    weights = _weight_matrix(w, groups).transpose(0, 2, 1)        # (G, C_out/G, K·C_g)
-    x = empty((n,) + geometry.in_size + (weights.shape[2] // _size(geometry.kernel) * groups,),
-              dtype)
+    x = empty((n,) + geometry.in_size + (w.shape[1] * groups,), dtype)
     if prefers_fourier(geometry, n, x.shape[-1], g.shape[1], dtype):
         fourier_convolve_transpose(_channels_last(g), w, geometry, x, spectrum)
         if b is not None:
             x += b
         return _channels_first(x)
+    weights = _weight_matrix(w, groups).transpose(0, 2, 1)        # (G, C_out/G, K·C_g)
     for rows in _chunks(n, geometry, x.shape[-1], dtype):
         g_rows = _grad_rows(g[rows], groups)
         if _pointwise(geometry):

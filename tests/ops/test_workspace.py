@@ -1,0 +1,56 @@
+"""Recycled output buffers and scratch memory: a buffer is reused only when nothing views it."""
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+
+from lemmata.ops import workspace
+
+BIG = (workspace.POOL_MIN_BYTES // 4 + 1024,)        # float32 entries above the pooling threshold
+
+
+def test_a_buffer_is_reused_only_when_no_view_of_it_is_alive():
+    a = workspace.empty(BIG, np.float32)
+    a.fill(1.0)
+    view = np.moveaxis(a.reshape(2, -1), 0, 1)[::2]      # a view of a view
+    del a
+    b = workspace.empty(BIG, np.float32)
+    assert not np.shares_memory(b, view)
+    b.fill(2.0)
+    assert np.all(view == 1.0)
+    address = view.base.ctypes.data
+    del view
+    gc.collect()
+    c = workspace.empty(BIG, np.float32)                 # the first buffer is idle again
+    assert c.ctypes.data == address
+    assert not np.shares_memory(c, b)
+
+
+def test_small_arrays_are_not_pooled_and_shapes_and_dtypes_are_kept():
+    small = workspace.empty((3, 4), np.float64)
+    assert small.shape == (3, 4) and small.dtype == np.float64 and small.base is None
+    big = workspace.empty((2,) + BIG, np.complex64)
+    assert big.shape == (2,) + BIG and big.dtype == np.complex64 and big.flags.c_contiguous
+
+
+def test_empty_like_keeps_the_memory_order():
+    channels_last = np.moveaxis(np.zeros((2, 5, 6, 3), np.float32), -1, 1)     # NCHW view
+    out = workspace.empty_like(channels_last)
+    assert out.shape == channels_last.shape and out.strides == channels_last.strides
+
+
+def test_scratch_is_reused_per_role_and_release_frees_it():
+    a = workspace.scratch("test-role", (4, 5), np.float32)
+    b = workspace.scratch("test-role", (2, 10), np.float32)
+    assert np.shares_memory(a, b)
+    workspace.release_scratch()
+    c = workspace.scratch("test-role", (4, 5), np.float32)
+    assert not np.shares_memory(a, c)
+
+
+def test_batch_chunks_cover_the_batch_with_a_minimum_size():
+    chunks = workspace.batch_chunks(10, workspace.CHUNK_BYTES // 3, minimum=4)
+    assert chunks == [slice(0, 4), slice(4, 8), slice(8, 10)]
+    assert workspace.batch_chunks(5, 1) == [slice(0, 5)]
+    assert workspace.batch_chunks(0, 1) == []
