@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import numpy as np
 
 __all__ = ["manual_seed", "seed", "initial_seed", "generator", "get_rng_state", "set_rng_state",
-           "thread_generator"]
+           "fork_rng", "thread_generator"]
 
 _generator = np.random.Generator(np.random.PCG64())
 _initial_seed: int | None = None
@@ -43,6 +43,17 @@ def thread_generator(rng: np.random.Generator) -> Iterator[np.random.Generator]:
         yield rng
     finally:
         _thread.generator = previous
+
+
+@contextlib.contextmanager
+def fork_rng() -> Iterator[None]:
+    """Run a block with the global generator's state saved, and restored afterwards even on
+    exceptions (as ``torch.random.fork_rng``): code inside may reseed it freely."""
+    saved = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(saved)
 
 
 def manual_seed(seed: int) -> np.random.Generator:

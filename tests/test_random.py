@@ -75,3 +75,15 @@ def test_numpy_integer_seeds_are_accepted():
     a = lemmata.rand(3).numpy()
     lemmata.manual_seed(5)
     np.testing.assert_array_equal(lemmata.rand(3).numpy(), a)
+
+
+def test_fork_rng_restores_the_global_state_even_after_an_exception():
+    lemmata.manual_seed(5)
+    expected = lemmata.randn(3).numpy()
+    lemmata.manual_seed(5)
+    with pytest.raises(RuntimeError, match="inside"):
+        with lemmata.random.fork_rng():
+            lemmata.manual_seed(123)
+            lemmata.randn(10)
+            raise RuntimeError("inside")
+    np.testing.assert_array_equal(lemmata.randn(3).numpy(), expected)

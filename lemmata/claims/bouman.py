@@ -407,6 +407,13 @@ def _f(w: lemmata.Tensor, y: lemmata.Tensor, true_convolution: bool = True) -> l
     return op(y.reshape(1, 1, -1), w.reshape(1, 1, -1)).reshape(-1)
 
 
+def _loss_gradient(w: np.ndarray, y: np.ndarray, x: np.ndarray) -> lemmata.Tensor:
+    """∇_w ‖x − w ∗ y‖² by lemmata's reverse mode."""
+    w_t = lemmata.tensor(w, requires_grad=True)
+    loss = (lemmata.tensor(x) - _f(w_t, lemmata.tensor(y))).square().sum()
+    return lemmata.autograd.grad(loss, w_t)[0]
+
+
 def _document_A(w: np.ndarray) -> np.ndarray:
     """A_{i,j} = w_{2+i−j} (zero outside 0..2), the document's Q5.1 matrix."""
     A = np.zeros((3, 5))
@@ -490,9 +497,7 @@ def adjoint_matrix_B(true_convolution: bool = True, seed: int = 54) -> Evidence:
 @claim("bouman.q5_5", "∇_w loss = Cε with ε = −2(x − f_w(y)) and C = Bᵀ")
 def adjoint_gradient_w(residual_factor: float = -2.0, seed: int = 54) -> Evidence:
     w, y, x = _q5_problem(seed)
-    w_t = lemmata.tensor(w, requires_grad=True)
-    loss = (lemmata.tensor(x) - _f(w_t, lemmata.tensor(y))).square().sum()
-    g, = lemmata.autograd.grad(loss, w_t)
+    g = _loss_gradient(w, y, x)
     f = _document_A(w) @ y
     eps = residual_factor * (x - f)
     formula = _document_B(y).T @ eps
@@ -512,9 +517,7 @@ def adjoint_gradient_w_as_convolution(extra_factor: float = 1.0, seed: int = 54)
     g = true_conv(lemmata.tensor(y[::-1].copy()).reshape(1, 1, 5),
                   lemmata.tensor(eps).reshape(1, 1, 3)).reshape(-1)
     g = extra_factor * g
-    w_t = lemmata.tensor(w, requires_grad=True)
-    loss = (lemmata.tensor(x) - _f(w_t, lemmata.tensor(y))).square().sum()
-    reference, = lemmata.autograd.grad(loss, w_t)
+    reference = _loss_gradient(w, y, x)
     err = float(np.abs(g.numpy() - reference.numpy()).max())
     return Evidence(
         holds=err < 1e-13, measured={"y₋ᵢ ∗ εᵢ ('valid')": g.numpy().tolist()},

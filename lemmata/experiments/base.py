@@ -60,13 +60,10 @@ def global_rng_preserved(rng: np.random.Generator | None = None) -> Iterator[Non
     alone; afterwards the caller's global state is back as it was.
     """
     from .. import random as lrandom
-    saved = lrandom.get_rng_state()
-    try:
+    with lrandom.fork_rng():
         if rng is not None:
             lrandom.manual_seed(int(rng.integers(0, 2 ** 62)))
         yield
-    finally:
-        lrandom.set_rng_state(saved)
 
 
 # ----------------------------------------------------------------------------------------------
