@@ -131,10 +131,12 @@ def test_trajectory_matches_torch_float32(name, kwargs):
 @pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True,
                                                       weight_decay=0.01)),
                                          ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3))])
-def test_sgd_float32_updates_equal_torch_bit_for_bit(name, kwargs):
-    """Given the same float32 gradients, the fused multiply-adds reproduce PyTorch exactly."""
+@pytest.mark.parametrize("shape", [(40, 37), (300, 257), (70001,)])
+def test_sgd_float32_updates_equal_torch_bit_for_bit(name, kwargs, shape):
+    """Given the same float32 gradients, the fused multiply-adds reproduce PyTorch exactly (the
+    larger shapes are updated in several cache-sized blocks)."""
     rng = np.random.default_rng(5)
-    w0 = rng.standard_normal((40, 37)).astype(np.float32)
+    w0 = rng.standard_normal(shape).astype(np.float32)
     ours, theirs = lemmata.tensor(w0, requires_grad=True), torch.tensor(w0, requires_grad=True)
     opt_l, opt_t = optim.SGD([ours], **kwargs), torch.optim.SGD([theirs], foreach=False, **kwargs)
     for _ in range(STEPS):
