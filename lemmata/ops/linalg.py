@@ -24,6 +24,7 @@ class MatMul(Function):
         need_a, need_b = ctx.needs_input_grad
         ctx.save_for_backward(a if need_b else None, b if need_a else None)
         ctx.ndims = (a.ndim, b.ndim)  # the unsaved operand's rank still picks the rule
+        ctx.transposed = (_transposed(a), _transposed(b))
         return np.matmul(a, b)
 
     @staticmethod
@@ -41,7 +42,22 @@ class MatMul(Function):
             ga = g.unsqueeze(-1) @ b.unsqueeze(-2) if need_a else None
             gb = (a.mT @ g.unsqueeze(-1)).squeeze(-1) if need_b else None
             return ga, gb
-        return (g @ b.mT if need_a else None), (a.mT @ g if need_b else None)
+        # each gradient in its operand's memory layout, as PyTorch's mm backward: the weight of
+        # F.linear enters as the transpose wᵀ of a C-ordered w, and ∂L/∂wᵀ computed as (gᵀ a)ᵀ
+        # makes ∂L/∂w C-ordered again (a transposed 16.8 M-entry gradient made every later
+        # pass over it, the optimizer's included, several times slower)
+        a_transposed, b_transposed = ctx.transposed
+        ga = gb = None
+        if need_a:
+            ga = (b @ g.mT).mT if a_transposed else g @ b.mT
+        if need_b:
+            gb = (g.mT @ a).mT if b_transposed else a.mT @ g
+        return ga, gb
+
+
+def _transposed(x: np.ndarray) -> bool:
+    """A matrix stored column by column (the transpose of a C-ordered one)."""
+    return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
 
 
 def matmul(a: Any, b: Any) -> Tensor:

@@ -115,3 +115,30 @@ def test_matmul_complex128():
     b = rng.standard_normal((3,)) + 1j * rng.standard_normal((3,))
     np.testing.assert_allclose((lemmata.tensor(a) @ lemmata.tensor(b)).numpy(), a @ b,
                                rtol=1e-14)
+
+
+@pytest.mark.parametrize("transposed", ["a", "b", "both"])
+def test_matmul_gradients_keep_each_operands_memory_layout(transposed):
+    # F.linear multiplies by wᵀ, a transposed view of a C-ordered weight: its gradient must come
+    # back C-ordered (as in PyTorch), with the same values as the plain product rule gives
+    rng = np.random.default_rng(0)
+    a_data, b_data = rng.standard_normal((5, 4)), rng.standard_normal((4, 3))
+    a = lemmata.tensor(a_data.T.copy(), dtype=lemmata.float64, requires_grad=True)
+    b = lemmata.tensor(b_data.T.copy(), dtype=lemmata.float64, requires_grad=True)
+    a_used = a.t() if transposed in ("a", "both") else lemmata.tensor(a_data, requires_grad=True,
+                                                                     dtype=lemmata.float64)
+    b_used = b.t() if transposed in ("b", "both") else lemmata.tensor(b_data, requires_grad=True,
+                                                                     dtype=lemmata.float64)
+    g = rng.standard_normal((5, 3))
+    (a_used @ b_used).backward(lemmata.tensor(g))
+    for used, leaf, expected in ((a_used, a, g @ b_data.T), (b_used, b, a_data.T @ g)):
+        source = leaf if used.grad_fn is not None else used
+        grad = source.grad.numpy()
+        assert grad.flags.c_contiguous
+        np.testing.assert_allclose(grad.T if source is leaf else grad, expected, rtol=1e-14)
+
+
+def test_linear_weight_gradient_is_c_ordered():
+    layer = lemmata.nn.Linear(6, 4)
+    layer(lemmata.randn(3, 6)).sum().backward()
+    assert layer.weight.grad.numpy().flags.c_contiguous
