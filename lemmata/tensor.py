@@ -7,6 +7,7 @@ the Tensor itself holds no math.  The public surface follows ``torch.Tensor``.
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -24,7 +25,7 @@ class Size(tuple):
         return f"lemmata.Size({list(self)})"
 
     def numel(self) -> int:
-        return int(np.prod(self, dtype=np.int64))
+        return math.prod(self)
 
 
 class RemovableHandle:

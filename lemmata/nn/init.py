@@ -89,7 +89,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor,
     if tensor.ndim < 2:
         raise ValueError(f"{fn}: fan in and fan out can not be computed for tensor with fewer "
                          f"than 2 dimensions (got shape {tuple(tensor.shape)})")
-    receptive = int(np.prod(tensor.shape[2:], dtype=np.int64)) if tensor.ndim > 2 else 1
+    receptive = math.prod(tensor.shape[2:]) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 

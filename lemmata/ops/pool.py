@@ -24,6 +24,7 @@ Adaptive average pooling is the same with per-dim windows start = ⌊i·in/out�
 from __future__ import annotations
 
 import builtins
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -162,9 +163,9 @@ class Argmax:
 
 def _gather(x: np.ndarray, where: Argmax) -> np.ndarray:
     n, c = x.shape[:2]
-    planes = x.reshape(n, c, int(np.prod(x.shape[2:], dtype=np.int64)))
+    planes = x.reshape(n, c, math.prod(x.shape[2:]))
     flat = where.flat
-    outputs = int(np.prod(flat.shape[2:], dtype=np.int64))
+    outputs = math.prod(flat.shape[2:])
     out = np.take_along_axis(planes, flat.reshape(n, c, outputs), axis=2)
     return out.reshape(flat.shape)
 
@@ -175,7 +176,7 @@ def _scatter(g: np.ndarray, where: Argmax) -> np.ndarray:
     n, c = shape[:2]
     if geometry is None:
         # adaptive windows may share entries: one bincount over (plane, position) sums them
-        plane = int(np.prod(shape[2:], dtype=np.int64))
+        plane = math.prod(shape[2:])
         keys = (np.arange(n * c).reshape(n, c, *([1] * (g.ndim - 2))) * plane
                 + where.flat).ravel()
 
@@ -189,7 +190,7 @@ def _scatter(g: np.ndarray, where: Argmax) -> np.ndarray:
     # mask is 4–5× faster than a masked add (np.add(..., where=)); never np.add.at.
     out = _zeros_channels_last(shape, g.dtype)
     every = (builtins.slice(None),) * 2
-    image_bytes = int(np.prod(shape[2:], dtype=np.int64)) * c * g.dtype.itemsize
+    image_bytes = math.prod(shape[2:]) * c * g.dtype.itemsize
     for rows in batch_chunks(n, image_bytes):
         offset, grad, image = where.offset[rows], g[rows], out[rows]
         for k, tap in enumerate(np.ndindex(*geometry.kernel)):
@@ -484,7 +485,7 @@ def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.
     best = _zeros_channels_last(shape, x.dtype, None if first_covers else lowest)
     offset = _zeros_channels_last(shape, np.min_scalar_type(int(np.prod(geometry.kernel))))
     offset[...] = 0 if first_covers else _first_taps(geometry, shape[2:], offset.dtype)
-    image_bytes = int(np.prod(x.shape[1:], dtype=np.int64)) * x.dtype.itemsize
+    image_bytes = math.prod(x.shape[1:]) * x.dtype.itemsize
     for rows in batch_chunks(x.shape[0], image_bytes):
         if x.dtype.kind == "c":
             if first_covers:

@@ -6,6 +6,7 @@ restores them (size 1 when ``keepdim=False``) and broadcasts to the input's shap
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 from typing import Any
 
@@ -39,7 +40,7 @@ def _drop_dims(out: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
 
 
 def _count(shape: tuple, dims: tuple) -> int:
-    return int(np.prod([shape[d] for d in dims], dtype=np.int64))
+    return math.prod([shape[d] for d in dims])
 
 
 class Sum(Function):

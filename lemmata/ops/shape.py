@@ -5,6 +5,7 @@ pad ↔ crop, cat ↔ split, expand ↔ sum).
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -291,7 +292,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     if builtins.sum(1 for n in shape if n == -1) > 1 or any(n < -1 for n in shape):
         raise RuntimeError(f"reshape: invalid shape {shape}: at most one dimension may be -1 "
                            f"and none may be negative otherwise")
-    known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+    known = math.prod([n for n in shape if n != -1])
     fits = known == x.numel() if -1 not in shape else (known != 0 and x.numel() % known == 0)
     if not fits:
         raise RuntimeError(f"reshape: shape {list(shape)} is invalid for input of size "
@@ -313,7 +314,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if s > e:
         raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape
-    return x.reshape(tuple(shape[:s]) + (int(np.prod(shape[s:e + 1], dtype=np.int64)),)
+    return x.reshape(tuple(shape[:s]) + (math.prod(shape[s:e + 1]),)
                      + tuple(shape[e + 1:]))
 
 
@@ -321,7 +322,7 @@ def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     _check(x, "unflatten")
     d = normalize_dim(dim, x.ndim, "unflatten")
     sizes = shape_tuple((sizes,), "unflatten")
-    known = int(np.prod([n for n in sizes if n != -1], dtype=np.int64))
+    known = math.prod([n for n in sizes if n != -1])
     if (sizes.count(-1) > 1 or any(n < -1 for n in sizes)
             or (-1 not in sizes and known != x.shape[d])
             or (-1 in sizes and (known == 0 or x.shape[d] % known))):

@@ -23,6 +23,7 @@ share a buffer.
 """
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from collections import OrderedDict
@@ -46,7 +47,7 @@ _local = threading.local()
 
 
 def _size(shape: Sequence[int]) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(shape)
 
 
 def scratch(role: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
