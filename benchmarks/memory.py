@@ -4,6 +4,8 @@ Each contender runs in a fresh subprocess: build the model, optimizer and batch,
 resident set size (RSS), run two training steps (the first creates gradients and momentum
 buffers), and report the high-water mark above that baseline.  For lemmata the peak of NumPy's
 own allocations during a third step (``tracemalloc``, which NumPy reports to) is given as well.
+The subprocesses use ``--threads`` threads: lemmata's DataParallelStep(threads=N) and BLAS limited
+to N, PyTorch's ``torch.set_num_threads(N)``.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def _status_mb(field: str) -> float | None:
     return None
 
 
-def _step_function(contender: str, batch: int):
+def _step_function(contender: str, batch: int, threads: int):
     rng = np.random.default_rng(0)
     images = rng.standard_normal((batch, 3, 32, 32), dtype=np.float32)
     labels = rng.integers(0, 10, batch)
@@ -40,12 +42,14 @@ def _step_function(contender: str, batch: int):
         lemmata.manual_seed(0)
         model = lemmata.models.NiN()
         step = DataParallelStep(model, lemmata.nn.CrossEntropyLoss(),
-                                lemmata.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
+                                lemmata.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
+                                threads=threads)
         x, y = lemmata.tensor(images), lemmata.tensor(labels)
         return lambda: step(x, y)
     import torch
 
     from .torch_models import NiN
+    torch.set_num_threads(threads)
     memory_format = torch.channels_last if contender.endswith("channels_last") else \
         torch.contiguous_format
     model = NiN().to(memory_format=memory_format)
@@ -62,9 +66,9 @@ def _step_function(contender: str, batch: int):
     return step
 
 
-def measure_child(contender: str, batch: int) -> dict[str, Any]:
+def measure_child(contender: str, batch: int, threads: int = 2) -> dict[str, Any]:
     """Run in the subprocess: RSS above baseline over two steps (and NumPy's peak for lemmata)."""
-    step = _step_function(contender, batch)
+    step = _step_function(contender, batch, threads)
     gc.collect()
     baseline = _status_mb("VmRSS")
     step()
@@ -82,20 +86,21 @@ def measure_child(contender: str, batch: int) -> dict[str, Any]:
     return result
 
 
-def run_memory(batch: int, torch_available: bool) -> dict[str, Any]:
+def run_memory(batch: int, torch_available: bool, threads: int = 2) -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
     contenders = CONTENDERS if torch_available else CONTENDERS[:1]
     peaks: dict[str, Any] = {}
     for contender in contenders:
         completed = subprocess.run(
-            [sys.executable, "-m", "benchmarks.memory", contender, str(batch)], cwd=root,
+            [sys.executable, "-m", "benchmarks.memory", contender, str(batch), str(threads)],
+            cwd=root,
             capture_output=True, text=True, timeout=600)
         if completed.returncode != 0:
             peaks[contender] = {"error": completed.stderr.strip().splitlines()[-1:]}
             continue
         peaks[contender] = json.loads(completed.stdout.strip().splitlines()[-1])
     result: dict[str, Any] = {"workload": "memory", "title": "NiN training step, peak memory",
-                              "batch": batch, "contenders": peaks}
+                              "batch": batch, "threads": threads, "contenders": peaks}
     ours = peaks.get("lemmata", {}).get("step_peak_mb")
     for name in ("torch", "torch channels_last"):
         theirs = peaks.get(name, {}).get("step_peak_mb")
@@ -104,5 +109,22 @@ def run_memory(batch: int, torch_available: bool) -> dict[str, Any]:
     return result
 
 
+def table(result: dict[str, Any]) -> list[str]:
+    """The suite's markdown lines."""
+    from .runner import fmt
+    lines = [f"{result['title']} (batch {result['batch']}), resident memory above the baseline:",
+             "", "| contender | step peak MB | NumPy allocations peak MB |", "|---|---:|---:|"]
+    for name, m in result["contenders"].items():
+        lines.append(f"| {name} | {fmt(m.get('step_peak_mb'), 0)} "
+                     f"| {fmt(m.get('numpy_step_peak_mb'), 0)} |")
+    for name, value in result.get("ratio", {}).items():
+        lines.append(f"\nlemmata / {name[3:].replace('_', ' ')}: {value:.2f}×")
+    return lines + [""]
+
+
 if __name__ == "__main__":
-    print(json.dumps(measure_child(sys.argv[1], int(sys.argv[2]))))
+    from .timing import blas_threads
+
+    _threads = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    with blas_threads(_threads):
+        print(json.dumps(measure_child(sys.argv[1], int(sys.argv[2]), _threads)))

@@ -1,9 +1,11 @@
-"""Timing helpers shared by the suites: alternating contenders, medians, the GEMM peak, FLOPs."""
+"""Timing helpers shared by the suites: alternating contenders, medians, BLAS thread limits, the
+GEMM peak and FLOP counts."""
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -27,6 +29,19 @@ def alternate(contenders: dict[str, Callable[[], None]], rounds: int,
     return seconds
 
 
+def calibrated_repeat(contenders: dict[str, Callable[[], None]], target_s: float = 0.1,
+                      most: int = 64) -> int:
+    """Warm every contender up (two calls: buffers, first-touch memory) and return how many calls
+    make one sample of the fastest last about ``target_s`` (1 to ``most``)."""
+    fastest = float("inf")
+    for fn in contenders.values():
+        fn()
+        start = time.perf_counter()
+        fn()
+        fastest = min(fastest, time.perf_counter() - start)
+    return max(1, min(most, int(target_s / max(fastest, 1e-9) + 0.5)))
+
+
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
@@ -36,20 +51,58 @@ def ratio_of_medians(seconds: dict[str, list[float]], ours: str, theirs: str) ->
     return median(seconds[theirs]) / median(seconds[ours])
 
 
-def gemm_peak(size: int = 4096, repeats: int = 5) -> float:
-    """The best NumPy float32 GEMM rate (GFLOP/s) of ``repeats`` size³ products, with BLAS's
-    default threads: the ceiling that the rooflines use."""
+def torch_ratios(seconds: dict[str, list[float]], ours: str = "lemmata") -> dict[str, float]:
+    """``vs_torch`` and ``vs_torch_channels_last``: how many times faster ``ours`` is than each
+    PyTorch contender that was timed (ratio of medians; above 1 means lemmata is faster)."""
+    return {f"vs_{name.replace(' ', '_')}": ratio_of_medians(seconds, ours, name)
+            for name in ("torch", "torch channels_last") if name in seconds}
+
+
+@contextlib.contextmanager
+def blas_threads(threads: int | None) -> Iterator[None]:
+    """Within the block, BLAS (NumPy's OpenBLAS or MKL) uses at most ``threads`` threads
+    (threadpoolctl's ``threadpool_limits``); ``None``, or no threadpoolctl, leaves it alone."""
+    if threads is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a lemmata dependency
+        yield
+        return
+    with threadpool_limits(limits=threads, user_api="blas"):
+        yield
+
+
+def gemm_peak(size: int = 4096, repeats: int = 5, threads: int | None = None) -> float:
+    """The best NumPy float32 GEMM rate (GFLOP/s) of ``repeats`` size³ products, with BLAS on
+    ``threads`` threads (default: as it is): the ceiling that the rooflines use."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((size, size), dtype=np.float32)
     b = rng.standard_normal((size, size), dtype=np.float32)
     out = np.empty((size, size), dtype=np.float32)
-    np.matmul(a, b, out=out)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+    with blas_threads(threads):
         np.matmul(a, b, out=out)
-        best = min(best, time.perf_counter() - start)
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            np.matmul(a, b, out=out)
+            best = min(best, time.perf_counter() - start)
     return 2 * size ** 3 / best / 1e9
+
+
+class Peak:
+    """The GEMM peak of one benchmark run, measured once when first asked for (``peak()``), so
+    that every suite's "% of peak" and roofline divide by the same number."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
+        self.gflops: float | None = None
+
+    def __call__(self) -> float:
+        if self.gflops is None:
+            self.gflops = gemm_peak(threads=self.threads)
+        return self.gflops
 
 
 def training_gflop_per_image(model, input_shape: tuple[int, ...]) -> float:

@@ -2,9 +2,11 @@
 
 One step is zero_grad + forward + cross-entropy + backward + SGD (momentum 0.9) on a fixed
 random float32 batch, dropout on.  lemmata runs its documented fast path,
-``lemmata.parallel.DataParallelStep`` with two threads; "lemmata, 1 thread" is the plain serial
-step (BLAS on all cores), for reference.  PyTorch runs its default NCHW model and the same model
-converted to channels_last, from the same initial weights.
+``lemmata.parallel.DataParallelStep`` with ``--threads`` threads (default: one per CPU), each
+running its shard with one BLAS thread; "lemmata, 1 thread" (``--serial``) is the plain serial
+step (BLAS on ``--threads`` threads), for reference.  PyTorch, with
+``torch.set_num_threads(--threads)``, runs its default NCHW model and the same model converted
+to channels_last, from the same initial weights.
 """
 from __future__ import annotations
 
@@ -121,6 +123,34 @@ def add_roofline(result: dict[str, Any], peak_gflops: float | None = None) -> di
     result["roofline_img_per_s"] = ceiling
     result["percent_of_roofline"] = 100 * result["img_per_s"]["lemmata"] / ceiling
     return result
+
+
+def table(results: list[dict[str, Any]]) -> list[str]:
+    """The training suites' markdown: one table, one row per workload, then notes."""
+    from .runner import fmt
+    lines = ["| workload | batch | lemmata img/s | torch img/s | torch channels_last img/s "
+             "| vs torch | vs channels_last |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        rates, ratio = r["img_per_s"], r.get("ratio", {})
+        lines.append(
+            f"| {r['title']} | {r['batch']} | {fmt(rates['lemmata'])} "
+            f"| {fmt(rates.get('torch'))} | {fmt(rates.get('torch channels_last'))} "
+            f"| {fmt(ratio.get('vs_torch'), 2)}× "
+            f"| {fmt(ratio.get('vs_torch_channels_last'), 2)}× |")
+    lines.append("")
+    for r in results:
+        notes = []
+        if "lemmata, 1 thread" in r["img_per_s"]:
+            notes.append(f"serial step (one thread, multi-threaded BLAS) "
+                         f"{fmt(r['img_per_s']['lemmata, 1 thread'])} img/s")
+        if "roofline_img_per_s" in r:
+            notes.append(f"{fmt(r['gflop_per_img'], 3)} GFLOP/img; GEMM peak "
+                         f"{fmt(r['gemm_peak_gflops'], 0)} GFLOP/s → roofline "
+                         f"{fmt(r['roofline_img_per_s'])} img/s; lemmata at "
+                         f"{fmt(r['percent_of_roofline'], 0)} % of it")
+        if notes:
+            lines.append(f"- {r['title']}: " + "; ".join(notes))
+    return lines + [""]
 
 
 def torch_threads() -> int | None:

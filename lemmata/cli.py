@@ -4,7 +4,7 @@
     lemmata train [--model M] [--dataset D] [--epochs N] ... [--out DIR] [--resume]   train
     lemmata experiment NAME [--set K=V ...] [--seeds N] [--out DIR]   run an experiment
     lemmata sweep NAME --grid K=V1,V2 [--seeds N] [--ray-address ADDR]   sweep it (on Ray)
-    lemmata bench [--suite NAME ...] [--rounds N] [--batch B] [--quick]   speed against PyTorch
+    lemmata bench [--suite quick|full|NAME ...] [--threads N] [--json PATH]   speed vs PyTorch
 """
 from __future__ import annotations
 
@@ -119,6 +119,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return runner.execute(args)
 
 
+_BENCH_SUITES = """\
+groups:
+  quick     nin, net, lenet5, conv 3×3 64→64 forward only, overhead, memory; 3 rounds
+  full      every suite (the default)
+suites:
+  nin       NiN (seed 000) training step, img/s, and its share of the GEMM roofline
+  net       Net (seed 002) training step, img/s
+  lenet5    LeNet-5 training step, img/s
+  gemm      float32 GEMM GFLOP/s, NumPy against torch.mm: 4096³ (the peak) and two conv GEMMs
+  conv      conv2d on five shapes, forward and forward+backward, GFLOP/s and % of GEMM peak
+  pool      max/avg pooling, forward and forward+backward, img/s and GB/s
+  overhead  where a serial training step's time goes: kernels, optimizer, engine overhead
+  memory    peak memory of a NiN training step (subprocesses)
+
+An unknown name, --threads below 1, --rounds below 1 or --batch below 2 exit with status 2."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     parser = _Parser(prog="lemmata", description="Deep learning from first principles, and the "
@@ -162,19 +179,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/NAME-sweep)")
     p.add_argument("--figure", metavar="PNG", help="also copy the figure to this path")
     p.set_defaults(run=cmd_sweep)
-    p = commands.add_parser("bench", help="time lemmata against PyTorch (NCHW and channels_last) "
-                            "on NiN, Net, LeNet-5, a conv and peak memory; writes "
-                            "benchmarks/results.json and results.md")
+    p = commands.add_parser(
+        "bench", help="time lemmata against PyTorch (NCHW and channels_last): training steps, "
+        "GEMM, convolutions, pooling, engine overhead, peak memory; writes "
+        "benchmarks/results.json and results.md",
+        description="Time lemmata against PyTorch's CPU build in one process (alternating\n"
+        "rounds, medians) and write results.json and results.md (one markdown table per\n"
+        "suite). Without PyTorch the suites time lemmata alone.",
+        epilog=_BENCH_SUITES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", nargs="+", metavar="NAME",
-                   help="suites to run (default all): nin net lenet5 conv memory")
+                   help="groups or suites to run, several allowed (default: full): quick full | "
+                        "nin net lenet5 gemm conv pool overhead memory")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="threads for both sides (default: one per CPU): torch.set_num_threads(N), "
+                        "lemmata's DataParallelStep(threads=N), BLAS limited to N")
     p.add_argument("--rounds", type=int, metavar="N",
-                   help="alternating rounds per suite (default 9, --quick 3)")
-    p.add_argument("--batch", type=int, metavar="B", help="batch size (default 128)")
+                   help="alternating rounds per suite (default 9; --quick or --suite quick: 3)")
+    p.add_argument("--batch", type=int, metavar="B",
+                   help="batch size (default 128; the overhead suite 64)")
     p.add_argument("--quick", action="store_true", help="3 rounds per suite")
     p.add_argument("--serial", action="store_true", help="also time lemmata's serial step "
-                   "(one thread, multi-threaded BLAS) as a reference")
+                   "(one thread, BLAS on --threads threads) as a reference")
     p.add_argument("--output", metavar="DIR", help="where results.json and results.md go "
                    "(default benchmarks/)")
+    p.add_argument("--json", metavar="PATH", help="also write the results JSON to PATH "
+                   "(folders created)")
     p.set_defaults(run=cmd_bench)
     return parser
 
