@@ -23,8 +23,7 @@ bookkeeping, so the overhead is further split (same wrapping, restored afterward
   rule's Python, and NumPy it runs itself: the convolution's rule takes the Fourier spectrum of
   the output gradient once for both gradients);
 - NumPy outside ops: the helpers in ``OUTSIDE_OPS`` that lemmata calls in its functional layer
-  before applying an op (max pooling's window search, dropout's mask), when called outside a
-  kernel;
+  before applying an op (dropout's mask), when called outside a kernel;
 - bookkeeping: the rest, the engine's own cost in the narrow sense.
 
 The wrappers' own cost (a few clock reads per call, microseconds against a step of milliseconds)
@@ -55,7 +54,6 @@ TOP = 6
 #: array work that lemmata does outside any op's forward: (module, function); a name that no
 #: longer exists is skipped (and the result's ``outside_ops_found`` says which were timed)
 OUTSIDE_OPS = {
-    "max-pool window search": ("lemmata.ops.pool", "_max_windows"),
     "dropout mask": ("lemmata.nn.functional", "_draw_in_memory_order"),
 }
 _MISSING = object()

@@ -39,8 +39,8 @@ from .workspace import batch_chunks, empty, scratch
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
-    "adaptive_max_pool2d", "adaptive_max_pool3d", "Argmax", "WindowGather", "WindowScatter",
-    "WindowAverage", "WindowAverageAdjoint",
+    "adaptive_max_pool2d", "adaptive_max_pool3d", "Argmax", "MaxPool", "WindowGather",
+    "WindowScatter", "WindowAverage", "WindowAverageAdjoint",
 ]
 
 
@@ -526,15 +526,32 @@ def _exact_max_windows(x: np.ndarray, geometry: PoolGeometry, best: np.ndarray,
         np.copyto(offset, k, where=better)
 
 
+class MaxPool(Function):
+    """y = the maximum of each window of x (by real part; ties go to the first maximum), found
+    by :func:`_max_windows`, which also records in ``where`` which tap won each window.
+
+    Backward: WindowScatter of g to the winning positions (whose backward is WindowGather).
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, where):
+        values, where.offset = _max_windows(x, where.geometry)
+        ctx.where = where
+        return values
+
+    @staticmethod
+    def backward(ctx, g):
+        return WindowScatter.apply(g, where=ctx.where)
+
+
 def _max_pool(nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
               dilation: Any, ceil_mode: bool, return_indices: bool) -> Any:
     op = f"max_pool{nd}d"
     _check_input(input, nd, op, integers=True)
     geometry = _pool_geometry(input, nd, kernel_size, stride, padding, dilation, ceil_mode, op)
     x, batched = _batched(input, nd)
-    values, offset = _max_windows(x._data, geometry)
-    where = Argmax(x.shape, geometry=geometry, offset=offset)
-    y = _unbatch(WindowGather.apply(x, where=where, values=values), batched)
+    where = Argmax(x.shape, geometry=geometry)
+    y = _unbatch(MaxPool.apply(x, where=where), batched)
     if not return_indices:
         return y
     indices = Tensor(np.ascontiguousarray(where.flat))
