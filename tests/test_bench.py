@@ -146,19 +146,19 @@ def test_kernel_clock_counts_outermost_forwards_and_restores_them():
         def backward(ctx, g):
             return g * 2
 
-    import lemmata.ops.pool as pool_module
+    import lemmata.nn.functional as functional_module
 
     def methods() -> dict:
         return {(cls, name): vars(cls).get(name) for cls in _subclasses(Function)
                 for name in ("forward", "backward")}
 
-    before, helper = methods(), pool_module._max_windows
+    before, helper = methods(), functional_module._draw_in_memory_order
     x = lemmata.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     with KernelClock() as clock:
         assert getattr(Twice.forward, "__wrapped__", None) is not None
-        assert pool_module._max_windows is not helper
+        assert functional_module._draw_in_memory_order is not helper
         Twice.apply(x).sum().backward()
-    assert methods() == before and pool_module._max_windows is helper
+    assert methods() == before and functional_module._draw_in_memory_order is helper
     assert clock.rule_seconds > 0 and not clock.helper_seconds
     counted = {cls.__name__: n for cls, n in clock.calls.items()}
     assert counted.pop("Twice") == 1
