@@ -23,8 +23,10 @@ a chunk's stay near the cache, and the output of each chunk's GEMM is written in
 convolution needs no columns at all.  For 2-D stride-1 layers whose kernels are wide enough that
 the convolution theorem needs at most half the FLOPs (NiN's 5×5 and 3×3 layers), the same three
 maps are computed in the frequency domain instead (:mod:`lemmata.ops.conv_fourier`: 2.2× faster
-on NiN's 5×5 layer); the choice depends only on shapes, and both routes are tested against each
-other and against PyTorch.
+on NiN's 5×5 layer).  2-D 3×3 stride-1 layers with at least 16 input channels (VGG's, NiN's
+3×3 layer) take Winograd's F(2×2, 3×3) first (:mod:`lemmata.ops.conv_winograd`: 0.44 of the
+multiply-adds, 1.4–1.8× faster than im2col on Net's layers).  The choice depends only on shapes
+and dtype, and every route is tested against im2col and against PyTorch.
 
 The convolution y = C(x, w) is bilinear, so the three linear maps
 
@@ -38,6 +40,7 @@ close under differentiation: each one's backward is made of the other two (and i
 from __future__ import annotations
 
 import builtins
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -51,6 +54,9 @@ from .shape import flip
 from .conv_fourier import (
     fourier_convolve, fourier_convolve_transpose, fourier_weight_gradient, gradient_spectrum,
     prefers_fourier,
+)
+from .conv_winograd import (
+    prefers_winograd, winograd_convolve, winograd_convolve_transpose, winograd_weight_gradient,
 )
 from .workspace import batch_chunks, empty, scratch
 
@@ -108,7 +114,7 @@ def _result_dtype(*arrays: np.ndarray | None) -> np.dtype:
 
 
 def _size(shape: Sequence[int]) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(shape)
 
 
 def _pointwise(geometry: ConvGeometry) -> bool:
@@ -171,25 +177,84 @@ def im2col(x: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None)
     return out.reshape(groups, n * _size(geometry.out_size), -1)
 
 
-def _columns(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """im2col of a batch chunk into this thread's scratch, or a view of x when pointwise."""
+#: inputs with at most this many channels (a network's first layer: grey or RGB images) get
+#: transposed columns (:func:`im2col_transposed`): a channels-last row would be copied in runs
+#: of only C floats, a transposed one in runs of a whole output row.  LeNet-5's 1-channel 5×5
+#: layer, batch 64, one core: im2col 2.3 → 0.4 ms.
+FEW_CHANNELS = 4
+
+
+def _few_channels(geometry: ConvGeometry, channels: int) -> bool:
+    return geometry.groups == 1 and channels <= FEW_CHANNELS and not _pointwise(geometry)
+
+
+def im2col_transposed(x: np.ndarray, geometry: ConvGeometry,
+                      out: np.ndarray | None = None) -> np.ndarray:
+    """The transpose of :func:`im2col` for one group, (C·K, N·P), rows ordered (c, k) like the
+    flattened weight (C_out, C, *k): cols_t[(c, k), (n, p)] = x_pad[n, c, p·s + k·d].
+
+    One copy of a ``sliding_window_view`` of the channels-first input, each copied run a row of
+    output positions; into ``out`` when given.
+    """
+    nd = len(geometry.kernel)
+    n, c = x.shape[:2]
+    x_first = np.moveaxis(x, 0, 1)                                     # (C, N, *S)
+    if any(b or a for b, a in geometry.padding):
+        padded = scratch("conv-padded-first", (c, n) + geometry.padded_size, x.dtype)
+        padded.fill(0)
+        interior = tuple(builtins.slice(b, b + m) for (b, _), m in
+                         zip(geometry.padding, geometry.in_size))
+        padded[(builtins.slice(None),) * 2 + interior] = x_first
+        x_first = padded
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(geometry.kernel, geometry.dilation))
+    windows = sliding_window_view(x_first, extent, axis=tuple(range(2, nd + 2)))
+    windows = windows[(builtins.slice(None),) * 2
+                      + tuple(builtins.slice(0, (o - 1) * s + 1, s)
+                              for o, s in zip(geometry.out_size, geometry.stride))
+                      + tuple(builtins.slice(None, None, d) for d in geometry.dilation)]
+    # (C, N, *O, *k) → destination order (C, *k, N, *O)
+    order = (0,) + tuple(range(nd + 2, 2 * nd + 2)) + (1,) + tuple(range(2, nd + 2))
+    shape = (c,) + geometry.kernel + (n,) + geometry.out_size
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    np.copyto(out.reshape(shape), windows.transpose(order))
+    return out.reshape(c * _size(geometry.kernel), n * _size(geometry.out_size))
+
+
+def _columns(x: np.ndarray, geometry: ConvGeometry, few: bool = False) -> np.ndarray:
+    """im2col of a batch chunk into this thread's scratch as (G, N·P, K·C_g), or a view of x when
+    pointwise; with ``few`` (see :data:`FEW_CHANNELS`) a transposed view (1, N·P, C·K) of
+    :func:`im2col_transposed`, which BLAS reads as it is."""
     if _pointwise(geometry):
         groups, c = geometry.groups, x.shape[1]
         rows = _channels_last(x).reshape(-1, groups, c // groups)
         return rows.transpose(1, 0, 2)
+    if few:
+        shape = (x.shape[1] * _size(geometry.kernel), x.shape[0] * _size(geometry.out_size))
+        return im2col_transposed(x, geometry, out=scratch("conv-columns", shape, x.dtype)).T[None]
     shape = ((geometry.groups, x.shape[0] * _size(geometry.out_size),
               _size(geometry.kernel) * (x.shape[1] // geometry.groups)))
     return im2col(x, geometry, out=scratch("conv-columns", shape, x.dtype))
 
 
-def col2im(cols: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None) -> np.ndarray:
+def col2im(cols: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None,
+           offset_major: bool = False) -> np.ndarray:
     """The adjoint of :func:`im2col`: cols (G, N·P, K·C_g) added back into a zero image, one
     shifted strided slice per kernel offset (never ``np.add.at``); returns x-shaped (N, C, *S)
-    (channels-last memory), written into ``out`` (N, *S, C) when given."""
+    (channels-last memory), written into ``out`` (N, *S, C) when given.
+
+    ``offset_major``: cols are (K, N·P, C_g) for one group instead, so that each offset's
+    piece is contiguous (see :data:`NARROW_GROUPS`)."""
     groups, nd = geometry.groups, len(geometry.kernel)
-    n = cols.shape[1] // builtins.max(_size(geometry.out_size), 1)
-    c_g = cols.shape[2] // builtins.max(_size(geometry.kernel), 1)
-    cols = cols.reshape((groups, n) + geometry.out_size + geometry.kernel + (c_g,))
+    positions, taps = builtins.max(_size(geometry.out_size), 1), _size(geometry.kernel)
+    if offset_major:
+        n, c_g = cols.shape[1] // positions, cols.shape[2]
+        pieces = cols.reshape(geometry.kernel + (1, n) + geometry.out_size + (c_g,))
+    else:
+        n, c_g = cols.shape[1] // positions, cols.shape[2] // builtins.max(taps, 1)
+        pieces = np.moveaxis(cols.reshape((groups, n) + geometry.out_size + geometry.kernel
+                                          + (c_g,)), tuple(range(nd + 2, 2 * nd + 2)),
+                             tuple(range(nd)))                     # (*k, G, N, *O, C_g)
     if out is None:
         out = np.empty((n,) + geometry.in_size + (groups * c_g,), dtype=cols.dtype)
     padded = any(b or a for b, a in geometry.padding)
@@ -197,9 +262,8 @@ def col2im(cols: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = No
              if padded else out.reshape((n,) + geometry.in_size + (groups, c_g)))
     image.fill(0)
     for offset in np.ndindex(*geometry.kernel):
-        piece = cols[(builtins.slice(None),) * (nd + 2) + offset]       # (G, N, *O, C_g)
         image[(builtins.slice(None),) + geometry.window_slices(offset)] += np.moveaxis(
-            piece, 0, -2)
+            pieces[offset], 0, -2)                                      # (N, *O, G, C_g)
     if padded:
         crop = tuple(builtins.slice(b, b + m) for (b, _), m in zip(geometry.padding,
                                                                       geometry.in_size))
@@ -216,12 +280,15 @@ def _grad_rows(g: np.ndarray, groups: int) -> np.ndarray:
     return g_last.transpose(1, 0, 2)
 
 
-def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
-    """w (C_out, C_g, *k) as (G, K·C_g, C_out/G), rows ordered like im2col's columns.
+def _weight_matrix(w: np.ndarray, groups: int, few: bool = False) -> np.ndarray:
+    """w (C_out, C_g, *k) as (G, K·C_g, C_out/G), rows ordered like im2col's columns; with
+    ``few`` (one group, transposed columns) as the view (1, C·K, C_out), rows ordered (c, k).
 
     The transposing copy goes 32 output channels at a time: a whole-array transpose of a
     512×512×3×3 kernel strides through memory and took 9 ms, the blocked one 1.7 ms."""
     c_out, c_g = w.shape[:2]
+    if few:
+        return w.reshape(1, c_out, -1).transpose(0, 2, 1)
     nd = w.ndim - 2
     grouped = w.reshape((groups, c_out // groups, c_g) + w.shape[2:])
     source = grouped.transpose((0,) + tuple(range(3, nd + 3)) + (2, 1))   # (G, *k, C_g, C_out/G)
@@ -249,17 +316,30 @@ def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, c_out = x.shape[0], w.shape[0]
     y = empty((n,) + geometry.out_size + (c_out,), dtype)
+    if prefers_winograd(geometry, n, x.shape[1], c_out, dtype):
+        winograd_convolve(_channels_last(x), w, geometry, y)
+        if b is not None:
+            y += b
+        return _channels_first(y)
     if prefers_fourier(geometry, n, x.shape[1], c_out, dtype):
         fourier_convolve(_channels_last(x), w, geometry, y)
         if b is not None:
             y += b
         return _channels_first(y)
-    weights = _weight_matrix(w, geometry.groups)                  # (G, K·C_g, C_out/G)
+    few = _few_channels(geometry, x.shape[1])
+    weights = _weight_matrix(w, geometry.groups, few)             # (G, K·C_g, C_out/G)
     for rows in _chunks(n, geometry, x.shape[1], dtype):
-        _matmul_into(y[rows], _columns(x[rows], geometry), weights)
+        _matmul_into(y[rows], _columns(x[rows], geometry, few), weights)
         if b is not None:
             y[rows] += b                                           # while the chunk is in cache
     return _channels_first(y)
+
+
+#: groups of fewer input channels than this get the input gradient's columns offset-major,
+#: (K, N·P, C_g), so that col2im adds contiguous pieces rather than runs of C_g floats (one core,
+#: batch 64: LeNet-5's 6-channel 5×5 layer 6.7 → 1.7 ms, 3×3 32→32 on 16×16 18 → 9 ms; even
+#: at 128 channels)
+NARROW_GROUPS = 64
 
 
 def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
@@ -269,20 +349,30 @@ def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     g, w = g.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, groups = g.shape[0], geometry.groups
     x = empty((n,) + geometry.in_size + (w.shape[1] * groups,), dtype)
+    if prefers_winograd(geometry, n, x.shape[-1], g.shape[1], dtype):
+        winograd_convolve_transpose(_channels_last(g), w, geometry, x)
+        if b is not None:
+            x += b
+        return _channels_first(x)
     if prefers_fourier(geometry, n, x.shape[-1], g.shape[1], dtype):
         fourier_convolve_transpose(_channels_last(g), w, geometry, x, spectrum)
         if b is not None:
             x += b
         return _channels_first(x)
-    weights = _weight_matrix(w, groups).transpose(0, 2, 1)        # (G, C_out/G, K·C_g)
+    narrow = groups == 1 and w.shape[1] < NARROW_GROUPS
+    if narrow:        # (K, C_out, C_g): one product per kernel offset, into offset-major columns
+        weights = np.moveaxis(w.reshape(w.shape[:2] + (-1,)), -1, 0)
+    else:
+        weights = _weight_matrix(w, groups).transpose(0, 2, 1)    # (G, C_out/G, K·C_g)
     for rows in _chunks(n, geometry, x.shape[-1], dtype):
         g_rows = _grad_rows(g[rows], groups)
         if _pointwise(geometry):
             _matmul_into(x[rows], g_rows, weights)
             continue
-        cols = scratch("conv-grad-columns", (groups, g_rows.shape[1], weights.shape[2]), dtype)
+        cols = scratch("conv-grad-columns", (weights.shape[0], g_rows.shape[1], weights.shape[2]),
+                       dtype)
         np.matmul(g_rows, weights, out=cols)
-        col2im(cols, geometry, out=x[rows])
+        col2im(cols, geometry, out=x[rows], offset_major=narrow)
     if b is not None:
         x += b
     return _channels_first(x)
@@ -296,14 +386,19 @@ def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry,
     x, g = x.astype(dtype, copy=False), g.astype(dtype, copy=False)
     groups, c_out = geometry.groups, g.shape[1]
     c_g = x.shape[1] // groups
+    if prefers_winograd(geometry, x.shape[0], x.shape[1], c_out, dtype):
+        return winograd_weight_gradient(_channels_last(x), _channels_last(g), geometry)
     if prefers_fourier(geometry, x.shape[0], x.shape[1], c_out, dtype):
         return fourier_weight_gradient(_channels_last(x), _channels_last(g), geometry, spectrum)
+    few = _few_channels(geometry, x.shape[1])
     gw = np.zeros((groups, c_out // groups, _size(geometry.kernel) * c_g), dtype=dtype)
     for rows in _chunks(x.shape[0], geometry, x.shape[1], dtype):
         product = np.matmul(_grad_rows(g[rows], groups).transpose(0, 2, 1),
-                            _columns(x[rows], geometry),
+                            _columns(x[rows], geometry, few),
                             out=scratch("conv-weight-partial", gw.shape, dtype))
         gw += product
+    if few:                                          # columns ordered (c, k), as w itself
+        return gw.reshape((c_out, c_g) + geometry.kernel)
     gw = gw.reshape((c_out,) + geometry.kernel + (c_g,))
     return np.ascontiguousarray(np.moveaxis(gw, -1, 1))             # (C_out, C_g, *k)
 
@@ -311,8 +406,10 @@ def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry,
 def _shared_spectrum(x: np.ndarray, w: np.ndarray, g: np.ndarray,
                      geometry: ConvGeometry) -> np.ndarray | None:
     """On the Fourier route, the output gradient's spectrum, which the input gradient and the
-    weight gradient both need: computed once and passed to both."""
+    weight gradient both need: computed once and passed to both (not on the Winograd route,
+    which the two maps take first and which has no use for it)."""
     if not (x.dtype == w.dtype == g.dtype) or not prefers_fourier(
+            geometry, x.shape[0], x.shape[1], g.shape[1], g.dtype) or prefers_winograd(
             geometry, x.shape[0], x.shape[1], g.shape[1], g.dtype):
         return None
     return gradient_spectrum(_channels_last(g), geometry)

@@ -480,3 +480,53 @@ def test_batch_chunks_give_the_same_result(dtype, monkeypatch):
     chunked = run()
     for a, b in zip(chunked, whole):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("nd, shape, weight_shape, kwargs", [
+    (2, (3, 2, 9, 8), (5, 2, 3, 3), dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2))),
+    (2, (2, 3, 12, 12), (4, 3, 5, 5), dict(padding=2)),
+    (1, (2, 1, 11), (3, 1, 4), dict(stride=2, padding=1)),
+    (3, (2, 2, 5, 6, 6), (3, 2, 2, 3, 2), dict(padding=(1, 0, 1), dilation=(1, 2, 1))),
+])
+def test_column_layouts_give_the_same_result(nd, shape, weight_shape, kwargs, monkeypatch):
+    """Few input channels take transposed columns (im2col_transposed) and narrow groups take
+    offset-major input-gradient columns; the channels-last layouts give the same numbers."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(shape), rng.standard_normal(weight_shape)
+    ours = {1: lemmata.conv1d, 2: conv2d, 3: lemmata.conv3d}[nd]
+
+    def run():
+        xt, wt = lemmata.tensor(x, requires_grad=True), lemmata.tensor(w, requires_grad=True)
+        y = ours(xt, wt, **kwargs)
+        probe = lemmata.tensor(np.sin(np.arange(y.numel())).reshape(tuple(y.shape)))
+        gx, gw = lemmata.autograd.grad(y, [xt, wt], probe)
+        return [y.detach().numpy(), gx.numpy(), gw.numpy()]
+
+    from lemmata.ops import conv as conv_module
+    assert conv_module._few_channels(_geometry_of(nd, shape, weight_shape, kwargs), shape[1])
+    special = run()
+    monkeypatch.setattr(conv_module, "FEW_CHANNELS", 0)
+    monkeypatch.setattr(conv_module, "NARROW_GROUPS", 0)
+    plain = run()
+    for a, b in zip(special, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+
+
+def _geometry_of(nd, shape, weight_shape, kwargs):
+    """The ConvGeometry that convNd builds for these arguments (seen through a forward hook)."""
+    from lemmata.ops import conv as conv_module
+    seen = []
+    original = conv_module._convolve
+
+    def spy(x, w, b, geometry):
+        seen.append(geometry)
+        return original(x, w, b, geometry)
+
+    conv_module._convolve = spy
+    try:
+        {1: lemmata.conv1d, 2: conv2d, 3: lemmata.conv3d}[nd](
+            lemmata.zeros(*shape, dtype=lemmata.float64),
+            lemmata.zeros(*weight_shape, dtype=lemmata.float64), **kwargs)
+    finally:
+        conv_module._convolve = original
+    return seen[0]
