@@ -153,3 +153,71 @@ def test_flush_denormals_is_per_block_and_restored():
         with parallel.flush_denormals():
             raise RuntimeError
     assert tiny * tiny > 0
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+                                  lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.1),
+                                  lambda ps: optim.RMSprop(ps, lr=0.01, centered=True)])
+def test_optimizer_updates_shared_among_threads_equal_the_serial_step(make):
+    """The parallel step shares the per-parameter updates among its threads: given the same
+    gradients the parameters and the optimizer state come out bit for bit the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lemmata.parallel import _step_optimizer
+    rng = np.random.default_rng(4)
+    shapes = [(300, 257), (7,), (64, 3, 3, 3), (), (1000,)]
+    start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    serial = [lemmata.tensor(a.copy(), requires_grad=True) for a in start]
+    shared = [lemmata.tensor(a.copy(), requires_grad=True) for a in start]
+    opt_serial, opt_shared = make(serial), make(shared)
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(3):
+            grads = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+            for p, q, g in zip(serial, shared, grads):
+                p.grad, q.grad = lemmata.tensor(g), lemmata.tensor(g.copy())
+            opt_serial.step()
+            _step_optimizer(opt_shared, pool, threads=3)
+    for p, q in zip(serial, shared):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+    for p, q in zip(serial, shared):
+        for key, value in opt_serial.state[p].items():
+            np.testing.assert_array_equal(np.asarray(value.numpy() if hasattr(value, "numpy")
+                                                     else value),
+                                          np.asarray(opt_shared.state[q][key].numpy()
+                                                     if hasattr(value, "numpy")
+                                                     else opt_shared.state[q][key]))
+
+
+def test_an_optimizer_with_its_own_step_runs_it():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lemmata.parallel import _step_optimizer
+
+    class Halving(optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {})
+
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p._data *= 0.5
+
+    w = lemmata.ones(3, requires_grad=True)
+    w.grad = lemmata.ones(3)
+    with ThreadPoolExecutor(1) as pool:
+        _step_optimizer(Halving([w]), pool, threads=2)
+    assert w.tolist() == [0.5, 0.5, 0.5]
+
+
+def test_gradient_sum_in_blocks_equals_the_plain_sum():
+    from lemmata.parallel import SUM_BLOCK, _sum_into
+    rng = np.random.default_rng(5)
+    shape = (130, 800)                                      # more than three blocks
+    assert np.prod(shape) > 3 * SUM_BLOCK
+    parts = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
+    parts[1] = np.asfortranarray(parts[1])                  # a shard's gradient in another layout
+    weights = [0.25, 1.0, 0.75]
+    out = _sum_into(np.empty(shape, np.float32), parts, weights)
+    expected = parts[0] * np.float32(0.25) + parts[1]
+    expected += parts[2] * np.float32(0.75)
+    np.testing.assert_array_equal(out, expected)

@@ -307,13 +307,20 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                self._update(p, self._gradient(p), group)
-                p._version += 1
+        for p, group in self._pending():
+            self._step_parameter(p, group)
         return loss
+
+    def _pending(self) -> list[tuple[Tensor, dict[str, Any]]]:
+        """The parameters that have a gradient, each with its group, in order."""
+        return [(p, group) for group in self.param_groups for p in group["params"]
+                if p.grad is not None]
+
+    def _step_parameter(self, p: Tensor, group: dict[str, Any]) -> None:
+        """One parameter's update.  Parameters are updated independently of each other, so
+        :class:`lemmata.parallel.DataParallelStep` runs these on several threads at once."""
+        self._update(p, self._gradient(p), group)
+        p._version += 1
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any]) -> None:
         raise TypeError(f"{type(self).__name__} defines no update rule: a subclass of Optimizer "
