@@ -124,3 +124,16 @@ def check_torch_parity(f_lemmata: Callable, f_torch: Callable, arrays: Arrays,
         scale = max(float(np.abs(g_t).max()) if g_t.size else 0.0, 1.0)
         np.testing.assert_allclose(ours_t.grad.numpy(), g_t, rtol=rtol, atol=atol * scale,
                                    err_msg="gradients differ from torch")
+
+
+def conv_double_backward(lib, op, arrays, probes, kwargs):
+    """For a convolution-like op(x, w, b): the grad of Σ u·∂x + Σ u·∂w + Σ u·∂b + |∂w|² + |∂x|²
+    with respect to x, w and the upstream v, where (∂x, ∂w, ∂b) = vᵀ J is the first backward
+    taken with create_graph=True."""
+    x, w, b, v = [lib.tensor(a, requires_grad=True) for a in arrays]
+    y = op(x, w, b, **kwargs)
+    gx, gw, gb = lib.autograd.grad(y, [x, w, b], v, create_graph=True)
+    u_x, u_w, u_b = [lib.tensor(u) for u in probes]
+    loss = (gx * u_x).sum() + (gw * u_w).sum() + (gb * u_b).sum() + (gw * gw).sum() \
+        + (gx * gx).sum()
+    return [g.detach().numpy() for g in lib.autograd.grad(loss, [x, w, v])]

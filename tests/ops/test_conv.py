@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from hypothesis import assume, given, settings, strategies as st
 
 import lemmata
-from checks import check_gradients, check_torch_parity
+from checks import check_gradients, check_torch_parity, conv_double_backward
 from lemmata.ops.conv import (
     conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, true_conv,
 )
@@ -180,18 +180,6 @@ def test_gradients_by_finite_differences_and_complex_step(op, shape, weight_shap
 # ------------------------------------------------------------------------------ double backward
 
 
-def _double_backward(lib, op, arrays, probes, kwargs):
-    """grad of Σ u·∂x + Σ u·∂w + Σ u·∂b + |∂w|² with respect to x, w and the upstream v, where
-    (∂x, ∂w, ∂b) = vᵀ J is the first backward taken with create_graph=True."""
-    x, w, b, v = [lib.tensor(a, requires_grad=True) for a in arrays]
-    y = op(x, w, b, **kwargs)
-    gx, gw, gb = lib.autograd.grad(y, [x, w, b], v, create_graph=True)
-    u_x, u_w, u_b = [lib.tensor(u) for u in probes]
-    loss = (gx * u_x).sum() + (gw * u_w).sum() + (gb * u_b).sum() + (gw * gw).sum() \
-        + (gx * gx).sum()
-    return [g.detach().numpy() for g in lib.autograd.grad(loss, [x, w, v])]
-
-
 DOUBLE_CASES = [
     (1, False, (2, 4, 9), (6, 2, 3), dict(stride=2, padding=2, dilation=2, groups=2)),
     (2, False, (2, 3, 6, 5), (4, 3, 3, 2), dict(stride=(2, 1), padding=(1, 0))),
@@ -215,8 +203,8 @@ def test_double_backward_matches_torch(nd, transposed, shape, weight_shape, kwar
     v = rng.standard_normal(tuple(y.shape))
     probes = [rng.standard_normal(x.shape), rng.standard_normal(w.shape),
               rng.standard_normal(b.shape)]
-    expected = _double_backward(torch, theirs, [x, w, b, v], probes, kwargs)
-    got = _double_backward(lemmata, ours, [x, w, b, v], probes, kwargs)
+    expected = conv_double_backward(torch, theirs, [x, w, b, v], probes, kwargs)
+    got = conv_double_backward(lemmata, ours, [x, w, b, v], probes, kwargs)
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-10 * max(1.0, np.abs(e).max()))
 
@@ -433,8 +421,8 @@ def test_fourier_route_double_backward_matches_torch(monkeypatch):
     v = rng.standard_normal((16, 4, 6, 7))
     probes = [rng.standard_normal(x.shape), rng.standard_normal(w.shape),
               rng.standard_normal(b.shape)]
-    expected = _double_backward(torch, F.conv2d, [x, w, b, v], probes, kwargs)
-    got = _double_backward(lemmata, conv2d, [x, w, b, v], probes, kwargs)
+    expected = conv_double_backward(torch, F.conv2d, [x, w, b, v], probes, kwargs)
+    got = conv_double_backward(lemmata, conv2d, [x, w, b, v], probes, kwargs)
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-10 * max(1.0, np.abs(e).max()))
 

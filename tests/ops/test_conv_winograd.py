@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from hypothesis import given, strategies as st
 
 import lemmata
-from checks import check_gradients
+from checks import check_gradients, conv_double_backward
 from lemmata.ops import conv_fourier, conv_winograd, workspace
 from lemmata.ops.conv import ConvGeometry, conv2d, conv_transpose2d
 from lemmata.ops.conv_winograd import (
@@ -210,18 +210,6 @@ def test_gradients_by_finite_differences():
         check_gradients(lambda x, w, b: conv2d(x, w, b, padding=1), arrays, complex_step=False)
 
 
-def _double_backward(lib, op, arrays, probes, kwargs):
-    """grad of Σ u·∂x + Σ u·∂w + Σ u·∂b + |∂w|² + |∂x|² with respect to x, w and the upstream v,
-    (∂x, ∂w, ∂b) the first backward taken with create_graph=True."""
-    x, w, b, v = [lib.tensor(a, requires_grad=True) for a in arrays]
-    y = op(x, w, b, **kwargs)
-    gx, gw, gb = lib.autograd.grad(y, [x, w, b], v, create_graph=True)
-    u_x, u_w, u_b = [lib.tensor(u) for u in probes]
-    loss = (gx * u_x).sum() + (gw * u_w).sum() + (gb * u_b).sum() + (gw * gw).sum() \
-        + (gx * gx).sum()
-    return [g.detach().numpy() for g in lib.autograd.grad(loss, [x, w, v])]
-
-
 def test_double_backward_matches_torch():
     """Second derivatives: every map's backward is made of the other two, all on this route."""
     rng = np.random.default_rng(6)
@@ -231,8 +219,8 @@ def test_double_backward_matches_torch():
     probes = [rng.standard_normal(x.shape), rng.standard_normal(w.shape),
               rng.standard_normal(b.shape)]
     assert prefers_winograd(_geometry((6, 5), [(1, 1), (1, 1)]), 4, 16, 16, F64)
-    expected = _double_backward(torch, F.conv2d, [x, w, b, v], probes, dict(padding=1))
-    got = _double_backward(lemmata, conv2d, [x, w, b, v], probes, dict(padding=1))
+    expected = conv_double_backward(torch, F.conv2d, [x, w, b, v], probes, dict(padding=1))
+    got = conv_double_backward(lemmata, conv2d, [x, w, b, v], probes, dict(padding=1))
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-10 * max(1.0, np.abs(e).max()))
 
