@@ -216,13 +216,11 @@ def _balanced(sizes: Sequence[int], bins: int) -> list[list[int]]:
 
 
 def _run_split(pool: ThreadPoolExecutor | None, jobs: list[Callable[[], None]]) -> None:
-    """Run ``jobs`` concurrently: the first on this thread, the others on ``pool``."""
+    """Run ``jobs`` concurrently: the first on this thread, the others on ``pool`` (all here,
+    one after the other, without a pool)."""
     futures = [pool.submit(job) for job in jobs[1:]] if pool is not None else []
-    if pool is None:
-        for job in jobs[1:]:
-            job()
-    if jobs:
-        jobs[0]()
+    for job in jobs if pool is None else jobs[:1]:
+        job()
     for future in futures:
         future.result()
 
@@ -264,6 +262,8 @@ def _weighted_sum(results: list, weights: list[float], count: int,
 
     def add_up(indices: list[int]) -> None:
         for i in indices:
+            if not present[i]:                      # unused by every shard: stays None
+                continue
             arrays, ws = [a for a, _ in present[i]], [w for _, w in present[i]]
             out = np.empty(np.broadcast_shapes(*(a.shape for a in arrays)),
                            dtype=np.result_type(*arrays))   # a Python float keeps float32

@@ -221,3 +221,19 @@ def test_gradient_sum_in_blocks_equals_the_plain_sum():
     expected = parts[0] * np.float32(0.25) + parts[1]
     expected += parts[2] * np.float32(0.75)
     np.testing.assert_array_equal(out, expected)
+
+
+def test_a_parameter_that_no_shard_uses_gets_no_gradient():
+    class WithUnused(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.unused = small_cnn(), nn.Linear(2, 2).double()
+
+        def forward(self, x):
+            return self.net(x)
+
+    model = WithUnused()
+    x, y = batch()
+    loss, grads = shard_gradients(model, nn.CrossEntropyLoss(), x, y, threads=2)
+    names = [name for name, p in model.named_parameters() if p.requires_grad]
+    assert [name for name, g in zip(names, grads) if g is None] == ["unused.weight", "unused.bias"]
