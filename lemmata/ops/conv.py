@@ -337,8 +337,8 @@ def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
 
 #: groups of fewer input channels than this get the input gradient's columns offset-major,
 #: (K, N·P, C_g), so that col2im adds contiguous pieces rather than runs of C_g floats (one core,
-#: batch 64: LeNet-5's 6-channel 5×5 layer 6.7 → 1.7 ms, 3×3 32→32 on 16×16 18 → 9 ms; even
-#: at 128 channels)
+#: batch 64: LeNet-5's 6-channel 5×5 layer 6.7 → 1.7 ms, 3×3 32→32 on 16×16 18 → 9 ms; at 128
+#: channels the two layouts were even)
 NARROW_GROUPS = 64
 
 
