@@ -62,8 +62,8 @@ from .workspace import batch_chunks, empty, scratch
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-    "true_conv", "im2col", "col2im", "ConvGeometry", "Convolution", "ConvolutionTranspose",
-    "ConvolutionWeightGrad",
+    "true_conv", "im2col", "im2col_transposed", "col2im", "ConvGeometry", "Convolution",
+    "ConvolutionTranspose", "ConvolutionWeightGrad",
 ]
 
 
