@@ -237,3 +237,22 @@ def test_a_parameter_that_no_shard_uses_gets_no_gradient():
     loss, grads = shard_gradients(model, nn.CrossEntropyLoss(), x, y, threads=2)
     names = [name for name, p in model.named_parameters() if p.requires_grad]
     assert [name for name, g in zip(names, grads) if g is None] == ["unused.weight", "unused.bias"]
+
+
+def test_the_gil_switch_interval_is_lowered_during_the_step_and_restored():
+    import sys
+
+    seen = []
+
+    def loss_fn(output, target):
+        seen.append(sys.getswitchinterval())
+        return nn.functional.cross_entropy(output, target)
+
+    before = sys.getswitchinterval()
+    model = small_cnn()
+    x, y = batch()
+    with DataParallelStep(model, loss_fn, optim.SGD(model.parameters(), lr=0.1), threads=2,
+                          reduction="mean") as step:
+        step(x, y)
+    assert len(seen) == 2 and all(v <= 0.001 + 1e-12 for v in seen)
+    assert sys.getswitchinterval() == before
