@@ -50,6 +50,7 @@ import numpy as np
 from . import autograd
 from . import random as _random
 from .nn.module import Module
+from .ops import workspace
 from .nn.norm import _BatchNorm
 from .optim.optimizer import Optimizer
 from .tensor import Tensor
@@ -290,8 +291,10 @@ def _weighted_sum(results: list, weights: list[float], count: int,
             if not present[i]:                      # unused by every shard: stays None
                 continue
             arrays, ws = [a for a, _ in present[i]], [w for _, w in present[i]]
-            out = np.empty(np.broadcast_shapes(*(a.shape for a in arrays)),
-                           dtype=np.result_type(*arrays))   # a Python float keeps float32
+            # recycled memory: a fresh 67 MB array is paid again in page faults (Net's sum took
+            # 25–160 ms a step with np.empty, 19–31 ms with recycled buffers)
+            out = workspace.empty(np.broadcast_shapes(*(a.shape for a in arrays)),
+                                  dtype=np.result_type(*arrays))   # a Python float keeps float32
             grads[i] = Tensor(_sum_into(out, arrays, ws))
 
     sizes = [max((a.size for a, _ in arrays), default=0) for arrays in present]
