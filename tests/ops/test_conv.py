@@ -475,10 +475,12 @@ def test_batch_chunks_give_the_same_result(dtype, monkeypatch):
     (2, (2, 3, 12, 12), (4, 3, 5, 5), dict(padding=2)),
     (1, (2, 1, 11), (3, 1, 4), dict(stride=2, padding=1)),
     (3, (2, 2, 5, 6, 6), (3, 2, 2, 3, 2), dict(padding=(1, 0, 1), dilation=(1, 2, 1))),
+    (2, (3, 4, 7, 6), (6, 2, 3, 3), dict(stride=(1, 2), padding=1, groups=2)),
 ])
 def test_column_layouts_give_the_same_result(nd, shape, weight_shape, kwargs, monkeypatch):
-    """Few input channels take transposed columns (im2col_transposed) and narrow groups take
-    offset-major input-gradient columns; the channels-last layouts give the same numbers."""
+    """Few input channels take transposed columns (im2col_transposed), narrow groups take
+    offset-major input-gradient columns, and small weight gradients are summed image by image;
+    the plain channels-last layouts and one tall product give the same numbers."""
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal(shape), rng.standard_normal(weight_shape)
     ours = {1: lemmata.conv1d, 2: conv2d, 3: lemmata.conv3d}[nd]
@@ -491,10 +493,13 @@ def test_column_layouts_give_the_same_result(nd, shape, weight_shape, kwargs, mo
         return [y.detach().numpy(), gx.numpy(), gw.numpy()]
 
     from lemmata.ops import conv as conv_module
-    assert conv_module._few_channels(_geometry_of(nd, shape, weight_shape, kwargs), shape[1])
+    geometry = _geometry_of(nd, shape, weight_shape, kwargs)
+    assert conv_module._few_channels(geometry, shape[1]) == (geometry.groups == 1)
+    monkeypatch.setattr(conv_module, "MIN_IMAGE_ROWS", 1)
     special = run()
     monkeypatch.setattr(conv_module, "FEW_CHANNELS", 0)
     monkeypatch.setattr(conv_module, "NARROW_GROUPS", 0)
+    monkeypatch.setattr(conv_module, "SMALL_WEIGHT", 0)
     plain = run()
     for a, b in zip(special, plain):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
