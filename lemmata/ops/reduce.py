@@ -18,6 +18,7 @@ from ..tensor import Tensor
 from .arguments import check_keepdim, floating, normalize_dim, normalize_dims, real
 from .elementwise import abs as _abs, exp, maximum, minimum, neg, pow, sqrt, where
 from .shape import gather
+from .workspace import rows_per_run
 
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
@@ -43,13 +44,45 @@ def _count(shape: tuple, dims: tuple) -> int:
     return math.prod([shape[d] for d in dims])
 
 
+#: reductions that keep fewer entries than this per row of memory take :func:`_sum_of_narrow_rows`
+NARROW_ROW = 32
+
+
+def _sum_of_narrow_rows(x: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray | None:
+    """Σ over ``dims`` when the kept axes are the innermost in memory and hold only a few entries
+    (a bias gradient over the batch and positions of channels-last activations): consecutive
+    rows are first summed as rows of many channel vectors, then folded.  NumPy's reduction adds
+    the narrow rows one at a time (LeNet-5's 6-channel bias gradient, batch 64: 0.79 → 0.08 ms).
+    None where it does not apply."""
+    kept = [axis for axis in range(x.ndim) if axis not in dims]
+    width = math.prod(x.shape[axis] for axis in kept)
+    if not kept or len(kept) == x.ndim or width >= NARROW_ROW or x.dtype.kind not in "fc":
+        return None
+    order = sorted(range(x.ndim), key=lambda axis: (axis in kept, -abs(x.strides[axis])))
+    memory = x.transpose(order)                 # reduced axes first, kept axes innermost
+    if not memory.flags.c_contiguous:
+        return None
+    rows = memory.size // builtins.max(width, 1)
+    k = rows_per_run(rows, width)
+    if k == 1:
+        return None
+    inner = order[len(order) - len(kept):]
+    folded = memory.reshape(rows // k, k * width).sum(axis=0).reshape((k,) + tuple(
+        x.shape[axis] for axis in inner)).sum(axis=0)
+    out = folded.transpose(np.argsort(inner))   # kept axes back in their own order
+    if keepdim:
+        out = out.reshape(tuple(n if axis in kept else 1 for axis, n in enumerate(x.shape)))
+    return np.ascontiguousarray(out)
+
+
 class Sum(Function):
     """Σ over dims;  ∂/∂xᵢ = 1, so the gradient is broadcast back."""
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        return np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype)
+        narrow = _sum_of_narrow_rows(x, dims, keepdim) if dtype is None else None
+        return np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype) if narrow is None else narrow
 
     @staticmethod
     def backward(ctx, g):

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = ["CHUNK_BYTES", "POOL_MIN_BYTES", "POOL_MAX_BYTES", "scratch", "scratch_like", "empty",
-           "empty_like", "batch_chunks", "release_scratch"]
+           "empty_like", "batch_chunks", "release_scratch", "rows_per_run"]
 
 #: the size an op aims for when it splits the batch: the intermediates of one chunk
 CHUNK_BYTES = 8 << 20
@@ -176,3 +176,18 @@ def batch_chunks(n: int, bytes_per_item: int, minimum: int = 1) -> list[slice]:
     ``minimum`` (and at least one)."""
     step = max(1, minimum, CHUNK_BYTES // max(int(bytes_per_item), 1))
     return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+#: NumPy's inner loops should run over at least this many contiguous entries
+RUN_LENGTH = 128
+
+
+def rows_per_run(rows: int, width: int) -> int:
+    """How many consecutive rows of ``width`` contiguous entries to treat as one row, so that an
+    elementwise pass or a reduction over rows runs over ~RUN_LENGTH entries at a time instead of
+    ``width`` (a channels-last array with few channels: NumPy's per-row overhead dominates rows
+    of 6 floats).  The largest k ≤ RUN_LENGTH / width that divides ``rows``; 1 when none does."""
+    for k in range(min(rows, RUN_LENGTH // max(width, 1)), 1, -1):
+        if rows % k == 0:
+            return k
+    return 1

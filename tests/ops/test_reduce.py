@@ -344,3 +344,29 @@ def test_reductions_run_on_complex128():
     e = np.exp(z)  # PyTorch has no complex softmax: compare with the definition
     np.testing.assert_allclose(lemmata.softmax(t, 1).numpy(), e / e.sum(1, keepdims=True),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
+def test_sums_that_keep_a_few_innermost_entries_fold_their_rows(dtype, keepdim, monkeypatch):
+    """A bias gradient of channels-last activations (an NCHW view, summed over N, H, W) takes
+    the folded narrow-row sum; it equals the plain NumPy reduction to rounding."""
+    from lemmata.ops import reduce as reduce_module
+    rng = np.random.default_rng(2)
+    memory = rng.standard_normal((6, 10, 12, 5)).astype(dtype)
+    if dtype == "complex128":
+        memory = memory + 1j * rng.standard_normal(memory.shape)
+    cases = [(np.moveaxis(memory, -1, 1), (0, 2, 3), True),    # NCHW view: keep C
+             (memory, (0, 1), False),                           # keep (W, C) = 60 entries: plain
+             (np.swapaxes(memory.reshape(360, 2, 5), 1, 2), (0,), True)]   # kept axes swapped
+    for array, dims, narrow in cases:
+        assert (reduce_module._sum_of_narrow_rows(array, dims, keepdim) is not None) == narrow
+        folded = lemmata.tensor(array).sum(dim=dims, keepdim=keepdim).numpy()
+        with monkeypatch.context() as patch:
+            patch.setattr(reduce_module, "NARROW_ROW", 0)
+            plain = lemmata.tensor(array).sum(dim=dims, keepdim=keepdim).numpy()
+        expected = array.sum(axis=dims, keepdims=keepdim)
+        assert folded.shape == plain.shape == expected.shape and folded.dtype == expected.dtype
+        tolerance = 1e-5 if dtype == "float32" else 1e-12
+        np.testing.assert_allclose(folded, expected, rtol=tolerance, atol=tolerance)
+        np.testing.assert_allclose(plain, expected, rtol=tolerance, atol=tolerance)
