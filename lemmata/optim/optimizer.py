@@ -92,7 +92,7 @@ def fma(a: Any, b: Any, c: Any, out: np.ndarray | None = None) -> np.ndarray:
     if out is None:
         out = np.empty(shape, dtype=dtype)
     rows = shape[0] if shape else 1
-    step = max(1, FMA_BLOCK // max(1, int(np.prod(shape[1:], dtype=np.int64))))
+    step = max(1, FMA_BLOCK // max(1, math.prod(shape[1:])))
     part_of = scratch("fma-work", (min(step, rows),) + shape[1:], work)
 
     def block(x: np.ndarray, start: int, stop: int) -> np.ndarray:
