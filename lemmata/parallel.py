@@ -51,37 +51,13 @@ from . import autograd
 from . import random as _random
 from .nn.module import Module
 from .ops import workspace
+from .ops.blas import single_threaded_blas
 from .nn.norm import _BatchNorm
 from .optim.optimizer import Optimizer
 from .tensor import Tensor
 
 __all__ = ["DataParallelStep", "shard_gradients", "single_threaded_blas", "flush_denormals",
            "gil_switch_interval"]
-
-_controller: Any = None
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Within the block, BLAS (OpenBLAS, MKL …) runs on one thread in the calling thread.
-
-    Besides avoiding oversubscription, this stops idle BLAS threads from spin-waiting after each
-    GEMM and stealing the core from NumPy work (measured once: 2.94 s → 1.95 s per step).
-    Without ``threadpoolctl`` it does nothing.
-    """
-    global _controller
-    if _controller is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-            _controller = False
-        else:
-            _controller = ThreadpoolController()   # scans the loaded libraries once
-    if _controller is False:
-        yield
-        return
-    with _controller.limit(limits=1, user_api="blas"):
-        yield
 
 
 def _load_libm() -> Any:

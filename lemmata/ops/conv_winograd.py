@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .blas import blas_single_threaded
 from .workspace import batch_chunks, scratch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -133,9 +134,7 @@ def _tile_count(out_size: tuple[int, ...]) -> int:
 #: 64→64 on 32×32 maps, forward, 128 images) every GEMM call costs the cores a wait on each
 #: other, so fewer, taller products pay: medians over alternating runs, at least 512 / 1024 /
 #: 2048 / 4096 rows: 186 / 149 / 122 / 107 ms, and in another run 2048 / 4096 / 8192: 95 / 85 /
-#: 89 ms.  On one core it hardly matters (forward + both gradients, 64 images, ms, 512 / 1024 /
-#: 2048 / 4096 rows, best of 11): Net's 64→64 on 32×32 167 / 191 / 180 / 180, 128→128 on
-#: 16×16 142 / 135 / 135 / 136, 512→512 on 4×4 102 / 101 / 101 / 102.
+#: 89 ms.
 MIN_ROWS = 4096
 #: ... but a layer with fewer multiply-adds per tile than this (C_in · C_out) has GEMMs that are
 #: bound by memory, not arithmetic: they want their operands in cache, chunks of MIN_ROWS_THIN.
@@ -143,6 +142,12 @@ MIN_ROWS = 4096
 #: 26 / 42), 32→64 86 / 112.
 THIN_MACS = 64 * 64
 MIN_ROWS_THIN = 512
+#: With BLAS on one core (each shard of the data-parallel step) there is no wait to amortise,
+#: and layers up to 64·128 multiply-adds per tile want cache-sized chunks too.  Measured
+#: (forward + both gradients, 64 images, one core, medians of 7 alternating rounds, ms, 512 /
+#: 4096 rows): Net's 64→64 on 32×32 127 / 168, 64→128 on 16×16 64 / 72; from 128→128 on
+#: 16×16 on, 4096 rows ran as fast or up to 5 % faster (114 / 119, 256→256 on 8×8 186 / 197).
+THIN_MACS_ONE_CORE = 128 * 128
 #: the transforms work through a chunk this many tiles (whole images) at a time, so that their
 #: intermediates (13 values per tile and channel) stay in cache while each NumPy call still
 #: covers enough data to hide its fixed cost (~60 µs for the dozen calls of a part): 2 images
@@ -162,7 +167,8 @@ def _chunks(n: int, out_size: tuple[int, ...], c_in: int, c_out: int,
     (16 MB of tiles), the whole batch of 64 from 16×16 maps on."""
     tiles = max(_tile_count(out_size), 1)
     per_image = 32 * tiles * (c_in + c_out) * itemsize
-    rows = MIN_ROWS if c_in * c_out >= THIN_MACS else MIN_ROWS_THIN
+    thin = THIN_MACS_ONE_CORE if blas_single_threaded() else THIN_MACS
+    rows = MIN_ROWS if c_in * c_out >= thin else MIN_ROWS_THIN
     sub = max(1, TRANSFORM_TILES // tiles)
     return [(chunk, [slice(start, min(start + sub, chunk.stop - chunk.start))
                      for start in range(0, chunk.stop - chunk.start, sub)])

@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 
 import lemmata
 from checks import check_gradients, conv_double_backward
-from lemmata.ops import conv_fourier, conv_winograd, workspace
+from lemmata.ops import blas, conv_fourier, conv_winograd, workspace
 from lemmata.ops.conv import ConvGeometry, conv2d, conv_transpose2d
 from lemmata.ops.conv_winograd import (
     prefers_winograd, winograd_convolve, winograd_convolve_transpose, winograd_weight_gradient,
@@ -253,6 +253,28 @@ def test_batch_chunks_give_the_same_result(dtype, monkeypatch):
         chunked = _conv_and_gradients(lemmata, x, w, b, g, 1)
         for a, e in zip(chunked, whole):
             _assert_close(a, e, dtype)
+
+
+def test_one_core_blas_takes_cache_sized_chunks_for_layers_up_to_64_by_128(monkeypatch):
+    """With BLAS on one core (inside single_threaded_blas, as each data-parallel shard runs),
+    layers of fewer than THIN_MACS_ONE_CORE multiply-adds per tile get MIN_ROWS_THIN-row chunks;
+    otherwise only those below THIN_MACS do.  Net's 64→64 layer on 32×32 maps: 256 tiles an
+    image, so 2 images a chunk (512 rows) or 16 (4096 rows)."""
+    monkeypatch.setattr(workspace, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(blas.os, "cpu_count", lambda: 2)
+
+    def images_per_chunk(c_in, c_out):
+        return conv_winograd._chunks(64, (32, 32), c_in, c_out, 4)[0][0].stop
+
+    assert not blas.blas_single_threaded()
+    assert images_per_chunk(64, 64) == 16 and images_per_chunk(32, 64) == 2
+    with blas.single_threaded_blas():
+        assert blas.blas_single_threaded()
+        assert images_per_chunk(64, 64) == 2 and images_per_chunk(64, 128) == 2
+        assert images_per_chunk(128, 128) == 16
+    assert not blas.blas_single_threaded()
+    monkeypatch.setattr(blas.os, "cpu_count", lambda: 1)
+    assert blas.blas_single_threaded() and images_per_chunk(64, 64) == 2
 
 
 def test_winograd_output_is_channels_last_and_recycled_scratch_does_not_leak():
