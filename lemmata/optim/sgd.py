@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_lr, check_nonnegative, fma
+from .optimizer import Optimizer, check_lr, check_nonnegative, fma, in_blocks
 
 __all__ = ["SGD"]
 
@@ -56,22 +56,28 @@ class SGD(Optimizer):
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any]) -> None:
         lr, wd, momentum = group["lr"], group["weight_decay"], group["momentum"]
-        theta = p._data
-        g = -grad if group["maximize"] else grad
-        if wd != 0:
-            if group.get("decoupled_weight_decay", False):
-                theta *= 1 - lr * wd
-            else:
-                g = fma(theta, wd, g)                      # g + λθ
+        buf = None
         if momentum != 0:
             state = self.state[p]
             buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = Tensor(np.array(g, copy=True))
+            first = buf is None
+            if first:
+                buf = state["momentum_buffer"] = Tensor(np.empty(grad.shape, grad.dtype))
             else:
-                v = buf._data
-                v *= momentum
-                fma(g, 1 - group["dampening"], v, out=v)   # v ← μv + (1 − τ)g
                 buf._version += 1
-            g = fma(buf._data, momentum, g) if group["nesterov"] else buf._data
-        fma(g, -lr, theta, out=theta)                      # θ ← θ − ηg
+        # every pass below is elementwise: made block by block, one trip through memory
+        for theta, g, v in in_blocks(p._data, grad, None if buf is None else buf._data):
+            g = -g if group["maximize"] else g
+            if wd != 0:
+                if group.get("decoupled_weight_decay", False):
+                    theta *= 1 - lr * wd
+                else:
+                    g = fma(theta, wd, g)                      # g + λθ
+            if v is not None:
+                if first:
+                    np.copyto(v, g)
+                else:
+                    v *= momentum
+                    fma(g, 1 - group["dampening"], v, out=v)   # v ← μv + (1 − τ)g
+                g = fma(v, momentum, g) if group["nesterov"] else v
+            fma(g, -lr, theta, out=theta)                      # θ ← θ − ηg
