@@ -25,6 +25,11 @@ class MatMul(Function):
         ctx.save_for_backward(a if need_b else None, b if need_a else None)
         ctx.ndims = (a.ndim, b.ndim)  # the unsaved operand's rank still picks the rule
         ctx.transposed = (_transposed(a), _transposed(b))
+        if ctx.transposed[1] and a.ndim == 2 and a.shape[0] < b.shape[1]:
+            # F.linear's x wᵀ with a C-ordered w: as (w xᵀ)ᵀ the big matrix enters BLAS as the
+            # left operand, untransposed, which OpenBLAS packs faster (64×4096 by 4096×4096 on
+            # one core: 34.4 → 28.7 ms); copied back to C order (0.1 ms), as matmul returns it
+            return np.ascontiguousarray(np.matmul(b.T, a.T).T)
         return np.matmul(a, b)
 
     @staticmethod
