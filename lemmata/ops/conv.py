@@ -309,30 +309,31 @@ def _matmul_into(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
 
 
 def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-              geometry: ConvGeometry) -> np.ndarray:
+              geometry: ConvGeometry) -> tuple[np.ndarray, np.ndarray | None]:
     """C(x, w) + b: per batch chunk, im2col into scratch and one GEMM per group, written
-    straight into the channels-last output."""
+    straight into the channels-last output.  Returns it with, on the Winograd route, w's
+    kernel tiles (for the input gradient), else None."""
     dtype = _result_dtype(x, w, b)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, c_out = x.shape[0], w.shape[0]
     y = empty((n,) + geometry.out_size + (c_out,), dtype)
     if prefers_winograd(geometry, n, x.shape[1], c_out, dtype):
-        winograd_convolve(_channels_last(x), w, geometry, y)
+        tiles = winograd_convolve(_channels_last(x), w, geometry, y)
         if b is not None:
             _add_bias(y, b)
-        return _channels_first(y)
+        return _channels_first(y), tiles
     if prefers_fourier(geometry, n, x.shape[1], c_out, dtype):
         fourier_convolve(_channels_last(x), w, geometry, y)
         if b is not None:
             _add_bias(y, b)
-        return _channels_first(y)
+        return _channels_first(y), None
     few = _few_channels(geometry, x.shape[1])
     weights = _weight_matrix(w, geometry.groups, few)             # (G, K·C_g, C_out/G)
     for rows in _chunks(n, geometry, x.shape[1], dtype):
         _matmul_into(y[rows], _columns(x[rows], geometry, few), weights)
         if b is not None:
             _add_bias(y[rows], b)                                  # while the chunk is in cache
-    return _channels_first(y)
+    return _channels_first(y), None
 
 
 def _add_bias(y: np.ndarray, b: np.ndarray) -> None:
@@ -354,14 +355,18 @@ NARROW_GROUPS = 64
 
 
 def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                        geometry: ConvGeometry, spectrum: np.ndarray | None = None) -> np.ndarray:
-    """T(g, w) + b: per batch chunk, one GEMM per group to columns, then col2im."""
+                        geometry: ConvGeometry, spectrum: np.ndarray | None = None,
+                        kernel_tiles: np.ndarray | None = None) -> np.ndarray:
+    """T(g, w) + b: per batch chunk, one GEMM per group to columns, then col2im.
+    ``kernel_tiles``: w's Winograd kernel tiles, from the forward pass, if it took that route."""
     dtype = _result_dtype(g, w, b)
     g, w = g.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, groups = g.shape[0], geometry.groups
     x = empty((n,) + geometry.in_size + (w.shape[1] * groups,), dtype)
     if prefers_winograd(geometry, n, x.shape[-1], g.shape[1], dtype):
-        winograd_convolve_transpose(_channels_last(g), w, geometry, x)
+        reusable = kernel_tiles is not None and kernel_tiles.dtype == dtype
+        winograd_convolve_transpose(_channels_last(g), w, geometry, x,
+                                    kernel_tiles if reusable else None)
         if b is not None:
             _add_bias(x, b)
         return _channels_first(x)
@@ -455,7 +460,11 @@ class Convolution(Function):
     def forward(ctx, x, w, b, *, geometry):
         ctx.geometry = geometry
         ctx.save_for_backward(x, w)
-        return _convolve(x, w, b, geometry)
+        y, tiles = _convolve(x, w, b, geometry)
+        # the Winograd kernel tiles serve the input gradient again (1.8× w's size, kept only
+        # when that gradient will be asked for); the saved w's version check guards them
+        ctx.kernel_tiles = tiles if ctx.needs_input_grad[0] else None
+        return y
 
     @staticmethod
     def backward(ctx, g):
@@ -463,7 +472,8 @@ class Convolution(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         shared = _shared_spectrum(x._data, w._data, g._data, ctx.geometry) if need_x and need_w \
             else None
-        gx = (ConvolutionTranspose.apply(g, w, None, geometry=ctx.geometry, spectrum=shared)
+        gx = (ConvolutionTranspose.apply(g, w, None, geometry=ctx.geometry, spectrum=shared,
+                                         kernel_tiles=ctx.kernel_tiles)
               if need_x else None)
         gw = (ConvolutionWeightGrad.apply(x, g, geometry=ctx.geometry, spectrum=shared)
               if need_w else None)
@@ -475,14 +485,15 @@ class ConvolutionTranspose(Function):
 
     Backward (T is bilinear, ⟨h, T(g, w)⟩ = ⟨C(h, w), g⟩): ∂g = Convolution(h, w),
     ∂w = ConvolutionWeightGrad(h, g), ∂b = Σ h.  ``spectrum``: g's Fourier spectrum, when the
-    convolution's backward computed it for both of its gradients.
+    convolution's backward computed it for both of its gradients; ``kernel_tiles``: w's
+    Winograd kernel tiles, when the convolution's forward pass computed them.
     """
 
     @staticmethod
-    def forward(ctx, g, w, b, *, geometry, spectrum=None):
+    def forward(ctx, g, w, b, *, geometry, spectrum=None, kernel_tiles=None):
         ctx.geometry = geometry
         ctx.save_for_backward(g, w)
-        return _convolve_transpose(g, w, b, geometry, spectrum)
+        return _convolve_transpose(g, w, b, geometry, spectrum, kernel_tiles)
 
     @staticmethod
     def backward(ctx, h):

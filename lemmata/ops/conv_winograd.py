@@ -32,7 +32,13 @@ padding and cropped away.
 **The input gradient.**  For stride 1, x's adjoint T(g, w)[i] = Σ_a w[a] · g[i + t − a] (t the
 padding before) is again a correlation: of g padded by 2 − t before and 2 − t' after (t' the
 padding after; negative means cropped), with the kernel flipped spatially and its channel axes
-swapped, w̃[c, o, a] = w[o, c, 2 − a].  So T(g, w) is the same routine with U built from w̃.
+swapped, w̃[c, o, a] = w[o, c, 2 − a].  So T(g, w) is the same routine with U built from w̃,
+and that U needs no computing: reversing the taps reverses the columns of G, and G J = P G with
+P the permutation that swaps entries 0 and 3, so (G w̃ Gᵀ)_ξ = (G w Gᵀ)_π(ξ), π swapping 0 ↔ 3
+in ξ_h and in ξ_w.  Rather than gathering U in that order, the input transform writes V_ξ into
+slot π(ξ) of its stack and the output transform reads M_ξ from there: the GEMMs then multiply
+slot s by U_s itself, the forward pass's kernel tiles (which the convolution's backward hands
+over), transposed in its channels by a view.
 
 **The weight gradient.**  The loss L = Σ ⟨g, y⟩ depends on w only through U.  The output
 transform X ↦ Aᵀ X A has the adjoint Y ↦ A Y Aᵀ, and M_ξ = V_ξ U_ξ is linear in U_ξ, so with
@@ -73,7 +79,7 @@ from .workspace import batch_chunks, scratch
 if TYPE_CHECKING:  # pragma: no cover
     from .conv import ConvGeometry
 
-__all__ = ["prefers_winograd", "winograd_convolve", "winograd_convolve_transpose",
+__all__ = ["prefers_winograd", "kernel_tiles", "winograd_convolve", "winograd_convolve_transpose",
            "winograd_weight_gradient"]
 
 #: the kernel transform G, and G with its last row negated (D G, see the weight gradient)
@@ -82,6 +88,9 @@ _G_SIGNED = _G * np.array([[1.0], [1.0], [1.0], [-1.0]])
 #: w (3×3, flattened a·3 + b) ↦ G w Gᵀ (4×4, flattened ξ_h·4 + ξ_w): the Kronecker product
 _KERNEL_TRANSFORM = np.kron(_G, _G)                           # (16, 9)
 _KERNEL_ADJOINT = np.kron(_G_SIGNED, _G_SIGNED)               # (16, 9)
+#: where V_ξ and M_ξ go in the transforms' stacks, per axis: in order, or (for the input
+#: gradient) with 0 and 3 swapped, the permutation with G J = P G
+_IN_ORDER, _FLIPPED = (0, 1, 2, 3), (3, 1, 2, 0)
 
 #: Winograd is chosen for layers with at least this many input channels.  Its transforms make
 #: some 30 passes over (tiles × channels)-sized arrays, while its GEMMs grow with C_in · C_out,
@@ -230,9 +239,10 @@ def _parity_planes(x: np.ndarray, padding: tuple[tuple[int, int], ...],
 
 
 def _input_tiles(x: np.ndarray, padding: tuple[tuple[int, int], ...],
-                 grid: tuple[int, int], tiles: np.ndarray) -> None:
+                 grid: tuple[int, int], tiles: np.ndarray,
+                 order: tuple[int, ...] = _IN_ORDER) -> None:
     """tiles (4, 4, m, rows, columns, C) ← V = Bᵀ d B for every tile of channels-last x
-    (m, H, W, C)."""
+    (m, H, W, C), V_(ξh, ξw) in slot (order[ξh], order[ξw])."""
     planes = _parity_planes(x, padding, grid)
     _, _, m, half_h, _, c = planes.shape
     rows, columns = grid
@@ -240,41 +250,45 @@ def _input_tiles(x: np.ndarray, padding: tuple[tuple[int, int], ...],
     # j + b // 2
     d = [planes[:, b % 2, :, :, b // 2:b // 2 + columns] for b in range(4)]
     along_w = scratch("winograd-columns", (4, 2, m, half_h, columns, c), x.dtype)
-    np.subtract(d[0], d[2], out=along_w[0])
-    np.add(d[1], d[2], out=along_w[1])
-    np.subtract(d[2], d[1], out=along_w[2])
-    np.subtract(d[1], d[3], out=along_w[3])
+    o = order
+    np.subtract(d[0], d[2], out=along_w[o[0]])
+    np.add(d[1], d[2], out=along_w[o[1]])
+    np.subtract(d[2], d[1], out=along_w[o[2]])
+    np.subtract(d[1], d[3], out=along_w[o[3]])
     # along H, all four ξ_w at once: row 2i + a of tile i is parity a % 2, row i + a // 2
     e = [along_w[:, a % 2, :, a // 2:a // 2 + rows] for a in range(4)]
-    np.subtract(e[0], e[2], out=tiles[0])
-    np.add(e[1], e[2], out=tiles[1])
-    np.subtract(e[2], e[1], out=tiles[2])
-    np.subtract(e[1], e[3], out=tiles[3])
+    np.subtract(e[0], e[2], out=tiles[o[0]])
+    np.add(e[1], e[2], out=tiles[o[1]])
+    np.subtract(e[2], e[1], out=tiles[o[2]])
+    np.subtract(e[1], e[3], out=tiles[o[3]])
 
 
-def _output_transform(tiles: np.ndarray, grid: tuple[int, int], out: np.ndarray) -> None:
-    """out (m, H_out, W_out, K) ← Aᵀ M A for the GEMMs' products M (4, 4, m, rows, columns, K).
-    """
+def _output_transform(tiles: np.ndarray, grid: tuple[int, int], out: np.ndarray,
+                      order: tuple[int, ...] = _IN_ORDER) -> None:
+    """out (m, H_out, W_out, K) ← Aᵀ M A for the GEMMs' products M (4, 4, m, rows, columns, K),
+    M_(ξh, ξw) in slot (order[ξh], order[ξw])."""
     m, h_out, w_out, k = out.shape
     rows, columns = grid
     partial = scratch("winograd-partial", (4, m, rows, columns, k), out.dtype)
     # along H (all four ξ_w at once): output row 2i from M_0 + M_1 + M_2, row 2i+1 from
     # M_1 − M_2 − M_3
     along_h = scratch("winograd-output-rows", (2, 4, m, rows, columns, k), out.dtype)
-    np.add(tiles[1], tiles[2], out=partial)
-    np.add(tiles[0], partial, out=along_h[0])
-    np.subtract(tiles[1], tiles[2], out=partial)
-    np.subtract(partial, tiles[3], out=along_h[1])
+    m0, m1, m2, m3 = (tiles[i] for i in order)
+    np.add(m1, m2, out=partial)
+    np.add(m0, partial, out=along_h[0])
+    np.subtract(m1, m2, out=partial)
+    np.subtract(partial, m3, out=along_h[1])
     # along W, both output rows at once, straight into the output (cropped when it is odd)
     fits = (h_out, w_out) == (2 * rows, 2 * columns) and out.flags.c_contiguous
     image = out if fits else scratch("winograd-output", (m, 2 * rows, 2 * columns, k), out.dtype)
     blocks = image.reshape(m, rows, 2, columns, 2, k)           # [n, i, row in tile, j, col, k]
     left, right = (blocks[:, :, :, :, b].transpose(2, 0, 1, 3, 4) for b in range(2))
     half = partial[:2]
-    np.add(along_h[:, 1], along_h[:, 2], out=half)
-    np.add(along_h[:, 0], half, out=left)
-    np.subtract(along_h[:, 1], along_h[:, 2], out=half)
-    np.subtract(half, along_h[:, 3], out=right)
+    m0, m1, m2, m3 = (along_h[:, i] for i in order)
+    np.add(m1, m2, out=half)
+    np.add(m0, half, out=left)
+    np.subtract(m1, m2, out=half)
+    np.subtract(half, m3, out=right)
     if not fits:
         out[...] = image[:, :h_out, :w_out]
 
@@ -309,13 +323,11 @@ def _gradient_tiles(g: np.ndarray, grid: tuple[int, int], tiles: np.ndarray) -> 
 # ------------------------------------------------------------------------------ kernels
 
 
-def _kernel_tiles(w: np.ndarray, flipped: bool = False) -> np.ndarray:
-    """U = G w Gᵀ of every (o, c) pair of w (K, C, 3, 3), as (16, K, C); with ``flipped``, that
-    of w flipped spatially (the input gradient's kernel).  One small GEMM on the flattened taps,
-    (16, 9) @ (9, K·C), reading w in its own layout (no transposing copy)."""
+def kernel_tiles(w: np.ndarray) -> np.ndarray:
+    """U = G w Gᵀ of every (o, c) pair of w (K, C, 3, 3), as (16, K, C).  One small GEMM on the
+    flattened taps, (16, 9) @ (9, K·C), reading w in its own layout (no transposing copy)."""
     k, c = w.shape[:2]
-    transform = _KERNEL_TRANSFORM[:, ::-1] if flipped else _KERNEL_TRANSFORM
-    transform = np.ascontiguousarray(transform, dtype=w.dtype)
+    transform = np.ascontiguousarray(_KERNEL_TRANSFORM, dtype=w.dtype)
     return np.matmul(transform, w.reshape(k * c, 9).T).reshape(16, k, c)
 
 
@@ -323,10 +335,10 @@ def _kernel_tiles(w: np.ndarray, flipped: bool = False) -> np.ndarray:
 
 
 def _correlate(x_last: np.ndarray, kernel: np.ndarray, padding: tuple[tuple[int, int], ...],
-               out: np.ndarray) -> None:
+               out: np.ndarray, order: tuple[int, ...] = _IN_ORDER) -> None:
     """out (n, H_out, W_out, K) ← the 3×3 stride-1 correlation of channels-last x (n, H, W, C),
     padded (or, where negative, cropped) by ``padding``, with transformed kernel tiles
-    ``kernel`` (16, C, K)."""
+    ``kernel`` (16, C, K), slot s of which multiplies the tiles' slot s (see ``order``)."""
     grid = _tile_grid(out.shape[1:3])
     c, k = kernel.shape[1:]
     for rows, parts in _chunks(len(x_last), out.shape[1:3], c, k, out.dtype.itemsize):
@@ -334,27 +346,31 @@ def _correlate(x_last: np.ndarray, kernel: np.ndarray, padding: tuple[tuple[int,
         shape = (4, 4, len(x)) + grid
         tiles = scratch("conv-columns", shape + (c,), out.dtype)
         for part in parts:
-            _input_tiles(x[part], padding, grid, tiles[:, :, part])
+            _input_tiles(x[part], padding, grid, tiles[:, :, part], order)
         products = scratch("conv-products", shape + (k,), out.dtype)
         np.matmul(tiles.reshape(16, -1, c), kernel, out=products.reshape(16, -1, k))
         for part in parts:
-            _output_transform(products[:, :, part], grid, y[part])
+            _output_transform(products[:, :, part], grid, y[part], order)
 
 
 def winograd_convolve(x_last: np.ndarray, w: np.ndarray, geometry: "ConvGeometry",
-                      out: np.ndarray) -> None:
-    """C(x, w) of channels-last x (n, H, W, C_in) into ``out`` (n, H_out, W_out, C_out)."""
-    kernel = _kernel_tiles(w).transpose(0, 2, 1)                   # (16, C_in, C_out), a view
-    _correlate(x_last, kernel, geometry.padding, out)
+                      out: np.ndarray) -> np.ndarray:
+    """C(x, w) of channels-last x (n, H, W, C_in) into ``out`` (n, H_out, W_out, C_out).
+    Returns w's kernel tiles U (16, C_out, C_in), which the input gradient can use again."""
+    tiles = kernel_tiles(w)
+    _correlate(x_last, tiles.transpose(0, 2, 1), geometry.padding, out)   # (16, C_in, C_out)
+    return tiles
 
 
 def winograd_convolve_transpose(g_last: np.ndarray, w: np.ndarray, geometry: "ConvGeometry",
-                                out: np.ndarray) -> None:
+                                out: np.ndarray, tiles: np.ndarray | None = None) -> None:
     """T(g, w) of channels-last g (n, H_out, W_out, C_out) into ``out`` (n, H, W, C_in): the
-    correlation of g, padded by 2 − (forward padding), with the flipped kernel."""
-    kernel = _kernel_tiles(w, flipped=True)                       # (16, C_out, C_in)
+    correlation of g, padded by 2 − (forward padding), with the flipped kernel, whose tiles are
+    w's own (``tiles``, :func:`kernel_tiles` of w, computed here if not given) in the slots
+    that π swaps."""
+    tiles = kernel_tiles(w) if tiles is None else tiles            # (16, C_out, C_in)
     padding = tuple((2 - before, 2 - after) for before, after in geometry.padding)
-    _correlate(g_last, kernel, padding, out)
+    _correlate(g_last, tiles, padding, out, _FLIPPED)
 
 
 def winograd_weight_gradient(x_last: np.ndarray, g_last: np.ndarray,

@@ -194,6 +194,47 @@ def test_adjoint_identities(case):
                                atol=1e-12 * np.abs(direct).max())
 
 
+def test_flipped_kernel_tiles_are_a_permutation_of_the_kernels_own():
+    """G J = P G: the tiles of w flipped spatially, channel axes swapped, are w's own tiles with
+    ξ_h and ξ_w each permuted by 0 ↔ 3, so the input gradient can reuse the forward's tiles."""
+    w = np.random.default_rng(2).standard_normal((5, 4, 3, 3))
+    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    own = conv_winograd.kernel_tiles(w).reshape(4, 4, 5, 4)
+    order = list(conv_winograd._FLIPPED)
+    np.testing.assert_allclose(conv_winograd.kernel_tiles(flipped).reshape(4, 4, 4, 5),
+                               own[order][:, order].transpose(0, 1, 3, 2), rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_convolution_backward_reuses_the_forward_kernel_tiles(monkeypatch):
+    """A training step computes each Winograd layer's kernel tiles once: the forward pass hands
+    them to the input gradient (only when that gradient is asked for), with the same numbers as
+    computing them again."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 16, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((4, 8, 6, 6)).astype(np.float32)
+    calls = []
+    original = conv_winograd.kernel_tiles
+    monkeypatch.setattr(conv_winograd, "kernel_tiles", lambda w: calls.append(1) or original(w))
+
+    def gradients(input_grad):
+        xt = lemmata.tensor(x, requires_grad=input_grad)
+        wt = lemmata.tensor(w, requires_grad=True)
+        conv2d(xt, wt, padding=1).backward(lemmata.tensor(g))
+        return xt.grad, wt.grad
+
+    gx, gw = gradients(True)
+    assert len(calls) == 1
+    expected = np.empty((4, 6, 6, 16), np.float32)
+    winograd_convolve_transpose(np.ascontiguousarray(g.transpose(0, 2, 3, 1)), w,
+                                _geometry((6, 6), [(1, 1), (1, 1)]), expected)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(gx.numpy(), expected.transpose(0, 3, 1, 2))
+    calls.clear()
+    assert gradients(False)[0] is None and len(calls) == 1
+
+
 # ------------------------------------------------------------------------------ derivatives
 
 
