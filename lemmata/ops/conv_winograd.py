@@ -61,7 +61,8 @@ along W, then along H (all four ξ_w at once), write the (4, 4, n, ⌈H_out/2⌉
 whose 16 matrices one batched np.matmul multiplies; Aᵀ · A combines the products along H, then
 along W straight into the channels-last output, through its (n, H/2, 2, W/2, 2, K) view.  The
 batch goes through in chunks of at least MIN_ROWS tiles for the GEMMs (MIN_ROWS_THIN for thin
-layers), each chunk's transforms TRANSFORM_TILES tiles at a time, all in per-thread scratch.
+layers), each chunk's transforms TRANSFORM_VALUES tiles × channels at a time, all in per-thread
+scratch.
 
 The coefficients are 0, ±1 and ±½, so rounding stays close to im2col's: float32 results match it
 to about 1e-6 relative.  Complex inputs (complex-step probes) keep the im2col route.
@@ -157,12 +158,15 @@ MIN_ROWS_THIN = 512
 #: 4096 rows): Net's 64→64 on 32×32 127 / 168, 64→128 on 16×16 64 / 72; from 128→128 on
 #: 16×16 on, 4096 rows ran as fast or up to 5 % faster (114 / 119, 256→256 on 8×8 186 / 197).
 THIN_MACS_ONE_CORE = 128 * 128
-#: the transforms work through a chunk this many tiles (whole images) at a time, so that their
-#: intermediates (13 values per tile and channel) stay in cache while each NumPy call still
-#: covers enough data to hide its fixed cost (~60 µs for the dozen calls of a part): 2 images
-#: of Net's 64-channel 32×32 layer, 1.8 MB.  256 to 1024 tiles ran alike within this machine's
-#: noise (±10 %); whole chunks of 16 images were slower.
-TRANSFORM_TILES = 512
+#: the transforms work through a chunk whole images at a time, as many as make this many tiles
+#: times channels (the wider of C_in and C_out), so that their intermediates (13 values per tile
+#: and channel) stay in cache while each NumPy call still covers enough data to hide its fixed
+#: cost (~60 µs for the dozen calls of a part): 2 images of Net's 64-channel 32×32 layer,
+#: 1.7 MB.  Counting tiles alone (512) gave the 512-channel layers parts of 8 MB, out of cache:
+#: forward + both gradients of all of Net's Winograd layers, 64 images, one core, medians of 7
+#: alternating rounds, two runs: 900 / 1013 ms → 801 / 932 ms at 512·64 values (384·64:
+#: 967 ms, 768·64: 1006 ms).
+TRANSFORM_VALUES = 512 * 64
 
 
 def _chunks(n: int, out_size: tuple[int, ...], c_in: int, c_out: int,
@@ -178,7 +182,7 @@ def _chunks(n: int, out_size: tuple[int, ...], c_in: int, c_out: int,
     per_image = 32 * tiles * (c_in + c_out) * itemsize
     thin = THIN_MACS_ONE_CORE if blas_single_threaded() else THIN_MACS
     rows = MIN_ROWS if c_in * c_out >= thin else MIN_ROWS_THIN
-    sub = max(1, TRANSFORM_TILES // tiles)
+    sub = max(1, TRANSFORM_VALUES // (tiles * max(c_in, c_out)))
     return [(chunk, [slice(start, min(start + sub, chunk.stop - chunk.start))
                      for start in range(0, chunk.stop - chunk.start, sub)])
             for chunk in batch_chunks(n, per_image, minimum=-(-rows // tiles))]

@@ -272,8 +272,9 @@ def test_double_backward_matches_torch():
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_batch_chunks_give_the_same_result(dtype, monkeypatch):
     """The batch is worked through in chunks for the GEMMs (at least MIN_ROWS or MIN_ROWS_THIN
-    tiles) and those in parts for the transforms (TRANSFORM_TILES); chunks of one image, a last chunk shorter
-    than the others and several parts per chunk give the one-chunk result."""
+    tiles) and those in parts for the transforms (TRANSFORM_VALUES tiles × channels); chunks of one
+    image, a last chunk shorter than the others and several parts per chunk give the one-chunk
+    result."""
     rng = np.random.default_rng(9)
     x = rng.standard_normal((7, 16, 7, 6)).astype(dtype)
     w = rng.standard_normal((5, 16, 3, 3)).astype(dtype)
@@ -283,12 +284,12 @@ def test_batch_chunks_give_the_same_result(dtype, monkeypatch):
     assert len(conv_winograd._chunks(7, (7, 6), 16, 5, np.dtype(dtype).itemsize)) == 1
     whole = _conv_and_gradients(lemmata, x, w, b, g, 1)
     monkeypatch.setattr(workspace, "CHUNK_BYTES", 1)
-    # (MIN_ROWS, TRANSFORM_TILES) → chunks, parts per chunk; 12 tiles an image
+    # (MIN_ROWS, TRANSFORM_VALUES / 16) → chunks, parts per chunk; 12 tiles an image, 16 channels
     for rows, tiles, chunks, parts in ((1, 256, 7, 1), (30, 256, 3, 1), (30, 12, 3, 3),
                                        (10 ** 6, 24, 1, 4)):
         monkeypatch.setattr(conv_winograd, "MIN_ROWS", rows)
         monkeypatch.setattr(conv_winograd, "MIN_ROWS_THIN", rows)
-        monkeypatch.setattr(conv_winograd, "TRANSFORM_TILES", tiles)
+        monkeypatch.setattr(conv_winograd, "TRANSFORM_VALUES", tiles * 16)
         plan = conv_winograd._chunks(7, (7, 6), 16, 5, np.dtype(dtype).itemsize)
         assert len(plan) == chunks and len(plan[0][1]) == parts
         chunked = _conv_and_gradients(lemmata, x, w, b, g, 1)
