@@ -51,7 +51,7 @@ from . import autograd
 from . import random as _random
 from .nn.module import Module
 from .ops import workspace
-from .ops.blas import single_threaded_blas
+from .ops.threads import gil_switch_interval, single_threaded_blas
 from .nn.norm import _BatchNorm
 from .optim.optimizer import Optimizer
 from .tensor import Tensor
@@ -102,27 +102,6 @@ def flush_denormals() -> Iterator[None]:
         yield
     finally:
         _libm.fesetenv(saved)
-
-
-#: CPython's GIL hand-over interval while the threads of a step run.  Each thread alternates
-#: NumPy calls (which release the GIL) with short stretches of Python; a thread coming back from
-#: NumPy while the other holds the GIL waits for it, and CPython forces a hand-over only after
-#: the switch interval, 5 ms by default.  Measured on the Net (seed 002) step, 12 alternating
-#: rounds: median 1,698 ms at 5 ms, 1,399 ms at 1 ms (and a tighter spread); NiN and LeNet-5
-#: unchanged.
-SWITCH_INTERVAL = 0.001
-
-
-@contextlib.contextmanager
-def gil_switch_interval(seconds: float = SWITCH_INTERVAL) -> Iterator[None]:
-    """Within the block, CPython hands the GIL between threads at least every ``seconds``
-    (``sys.setswitchinterval``; process-wide, restored on exit, never raised)."""
-    saved = sys.getswitchinterval()
-    sys.setswitchinterval(min(saved, seconds))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(saved)
 
 
 def _batch_dependent_layers(model: Module) -> list[str]:

@@ -74,7 +74,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .blas import blas_single_threaded
+from .threads import blas_single_threaded, op_threads, run_on_cores, share
 from .workspace import batch_chunks, scratch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -169,8 +169,8 @@ THIN_MACS_ONE_CORE = 128 * 128
 TRANSFORM_VALUES = 512 * 64
 
 
-def _chunks(n: int, out_size: tuple[int, ...], c_in: int, c_out: int,
-            itemsize: int) -> list[tuple[slice, list[slice]]]:
+def _chunks(n: int, out_size: tuple[int, ...], c_in: int, c_out: int, itemsize: int,
+            one_core: bool | None = None) -> list[tuple[slice, list[slice]]]:
     """Batch chunks for the GEMMs, each with its sub-chunks for the transforms (slices of the
     chunk).
 
@@ -180,12 +180,45 @@ def _chunks(n: int, out_size: tuple[int, ...], c_in: int, c_out: int,
     (16 MB of tiles), the whole batch of 64 from 16×16 maps on."""
     tiles = max(_tile_count(out_size), 1)
     per_image = 32 * tiles * (c_in + c_out) * itemsize
-    thin = THIN_MACS_ONE_CORE if blas_single_threaded() else THIN_MACS
+    one_core = blas_single_threaded() if one_core is None else one_core
+    thin = THIN_MACS_ONE_CORE if one_core else THIN_MACS
     rows = MIN_ROWS if c_in * c_out >= thin else MIN_ROWS_THIN
     sub = max(1, TRANSFORM_VALUES // (tiles * max(c_in, c_out)))
     return [(chunk, [slice(start, min(start + sub, chunk.stop - chunk.start))
                      for start in range(0, chunk.stop - chunk.start, sub)])
             for chunk in batch_chunks(n, per_image, minimum=-(-rows // tiles))]
+
+
+#: the weight gradient splits its chunks over the cores only when they are at least this many
+#: multiply-adds in all (16 · tiles · C_in · C_out): below it a thread's start and the wait for
+#: it (tens of µs) would outweigh the gain
+MIN_SPLIT_MACS = 1 << 24
+#: ... and only for a weight of at most this many entries per tap (C_in · C_out), see below
+MAX_SPLIT_WEIGHT = 64 * 64
+
+
+def _thread_chunks(n: int, out_size: tuple[int, ...], c_in: int, c_out: int,
+                   itemsize: int) -> list[list[tuple[slice, list[slice]]]]:
+    """The weight gradient's batch chunks (:func:`_chunks`) in groups, one per thread that will
+    sum them: one group, unless the op may use several cores
+    (:func:`~lemmata.ops.threads.op_threads`) and the plan for BLAS on one core has a chunk for
+    each.
+
+    Why only the weight gradient, and only of small weights: its GEMMs reduce over the tiles
+    into a C_out × C_in matrix, and a small one is a shape that OpenBLAS splits badly over two
+    threads, while two threads that each sum half the batch with one-thread BLAS keep both
+    cores busy.  The forward and input gradient's GEMMs split well, and their transforms, bound
+    by memory bandwidth, ran no faster on two threads at once.  Measured (batch 128, two cores,
+    medians of alternating rounds, ms, BLAS on two threads / two threads of half the batch):
+    64→64 on 32×32 maps, weight gradient 150 / 106 and 140 / 103 (forward 90 / 103); the wider
+    weights lost, 64→128 on 16×16 44 / 56, 128→128 57 / 78."""
+    threads = op_threads()
+    if (threads > 1 and c_in * c_out <= MAX_SPLIT_WEIGHT
+            and 16 * n * _tile_count(out_size) * c_in * c_out >= MIN_SPLIT_MACS):
+        plan = _chunks(n, out_size, c_in, c_out, itemsize, one_core=True)
+        if len(plan) > 1:
+            return [plan[r.start:r.stop] for r in share(len(plan), threads)]
+    return [_chunks(n, out_size, c_in, c_out, itemsize)]
 
 
 def _span(before: int, after: int, size: int) -> tuple[int, int]:
@@ -385,19 +418,26 @@ def winograd_weight_gradient(x_last: np.ndarray, g_last: np.ndarray,
     n, c, k = len(x_last), x_last.shape[-1], g_last.shape[-1]
     dtype = x_last.dtype
     grid = _tile_grid(geometry.out_size)
-    total = np.zeros((16, k, c), dtype=dtype)
-    partial = scratch("winograd-weight-partial", (16, k, c), dtype)
-    for rows, parts in _chunks(n, geometry.out_size, c, k, dtype.itemsize):
-        x, g = x_last[rows], g_last[rows]
-        shape = (4, 4, len(x)) + grid
-        tiles = scratch("conv-columns", shape + (c,), dtype)
-        gradient = scratch("conv-products", shape + (k,), dtype)
-        for part in parts:
-            _input_tiles(x[part], geometry.padding, grid, tiles[:, :, part])
-            _gradient_tiles(g[part], grid, gradient[:, :, part])
-        np.matmul(gradient.reshape(16, -1, k).transpose(0, 2, 1), tiles.reshape(16, -1, c),
-                  out=partial)
-        total += partial
+
+    def run(chunks: list[tuple[slice, list[slice]]]) -> np.ndarray:
+        total = np.zeros((16, k, c), dtype=dtype)
+        partial = scratch("winograd-weight-partial", (16, k, c), dtype)
+        for rows, parts in chunks:
+            x, g = x_last[rows], g_last[rows]
+            shape = (4, 4, len(x)) + grid
+            tiles = scratch("conv-columns", shape + (c,), dtype)
+            gradient = scratch("conv-products", shape + (k,), dtype)
+            for part in parts:
+                _input_tiles(x[part], geometry.padding, grid, tiles[:, :, part])
+                _gradient_tiles(g[part], grid, gradient[:, :, part])
+            np.matmul(gradient.reshape(16, -1, k).transpose(0, 2, 1),
+                      tiles.reshape(16, -1, c), out=partial)
+            total += partial
+        return total
+
+    totals = run_on_cores([functools.partial(run, group) for group in
+                           _thread_chunks(n, geometry.out_size, c, k, dtype.itemsize)])
+    total = functools.reduce(np.add, totals)
     # ∂w (K·C, 9) = (∂L/∂U as (K·C, 16)) @ (D G ⊗ D G), written in w's own layout
     adjoint = np.ascontiguousarray(_KERNEL_ADJOINT, dtype=dtype)
     return np.matmul(total.reshape(16, k * c).T, adjoint).reshape(k, c, 3, 3)
