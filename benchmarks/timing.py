@@ -61,9 +61,16 @@ def torch_ratios(seconds: dict[str, list[float]], ours: str = "lemmata") -> dict
 @contextlib.contextmanager
 def blas_threads(threads: int | None) -> Iterator[None]:
     """Within the block, BLAS (NumPy's OpenBLAS or MKL) uses at most ``threads`` threads
-    (threadpoolctl's ``threadpool_limits``); ``None``, or no threadpoolctl, leaves it alone."""
+    (threadpoolctl's ``threadpool_limits``); ``None``, or no threadpoolctl, leaves it alone.
+    One thread goes through lemmata's own ``single_threaded_blas``, so that the ops know it
+    (they shape their products for one core and split no work over the cores)."""
     if threads is None:
         yield
+        return
+    if threads == 1:
+        from lemmata.ops.threads import single_threaded_blas
+        with single_threaded_blas():
+            yield
         return
     try:
         from threadpoolctl import threadpool_limits
