@@ -99,14 +99,19 @@ class ConvGeometry:
                      zip(offset, self.dilation, self.out_size, self.stride))
 
 
+# The layout moves below are plain transposes with their axes spelled out: np.moveaxis
+# normalises its arguments in Python, 5.2 µs a call against 0.8 µs, and a LeNet-5 step made 64
+# such calls (0.3 ms of a 12 ms step).
+
+
 def _channels_last(x: np.ndarray) -> np.ndarray:
     """(N, C, *S) → (N, *S, C), a view."""
-    return np.moveaxis(x, 1, -1)
+    return x.transpose((0,) + tuple(range(2, x.ndim)) + (1,))
 
 
 def _channels_first(x: np.ndarray) -> np.ndarray:
     """(N, *S, C) → (N, C, *S), a view (the memory stays channels-last)."""
-    return np.moveaxis(x, -1, 1)
+    return x.transpose((0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
 
 
 def _result_dtype(*arrays: np.ndarray | None) -> np.dtype:
@@ -261,9 +266,11 @@ def col2im(cols: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = No
     image = (scratch("conv-image", (n,) + geometry.padded_size + (groups, c_g), cols.dtype)
              if padded else out.reshape((n,) + geometry.in_size + (groups, c_g)))
     image.fill(0)
+    rank = pieces.ndim - nd                                 # of one offset's piece (G, N, *O, C_g)
+    groups_second_last = tuple(range(1, rank - 1)) + (0, rank - 1)      # → (N, *O, G, C_g)
     for offset in np.ndindex(*geometry.kernel):
-        image[(builtins.slice(None),) + geometry.window_slices(offset)] += np.moveaxis(
-            pieces[offset], 0, -2)                                      # (N, *O, G, C_g)
+        image[(builtins.slice(None),) + geometry.window_slices(offset)] += (
+            pieces[offset].transpose(groups_second_last))
     if padded:
         crop = tuple(builtins.slice(b, b + m) for (b, _), m in zip(geometry.padding,
                                                                       geometry.in_size))

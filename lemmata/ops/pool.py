@@ -54,14 +54,19 @@ def _zeros_channels_last(shape: Sequence[int], dtype: Any, fill: Any = 0) -> np.
     array = empty((shape[0],) + shape[2:] + (shape[1],), dtype)
     if fill is not None:
         array.fill(fill)
-    return np.moveaxis(array, -1, 1)
+    return _channels_first(array)
 
 
 def _scratch_channels_last(role: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
     """A scratch (N, C, *S) array laid out (N, *S, C) like the pooling outputs, so that every
     elementwise pass between them streams through memory."""
     shape = tuple(shape)
-    return np.moveaxis(scratch(role, shape[:1] + shape[2:] + shape[1:2], dtype), -1, 1)
+    return _channels_first(scratch(role, shape[:1] + shape[2:] + shape[1:2], dtype))
+
+
+def _channels_first(x: np.ndarray) -> np.ndarray:
+    """(N, *S, C) → (N, C, *S), a view: a plain transpose (np.moveaxis costs 5 µs a call)."""
+    return x.transpose((0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
 
 
 @dataclass(frozen=True)
