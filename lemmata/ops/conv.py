@@ -479,8 +479,11 @@ class Convolution(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         shared = _shared_spectrum(x._data, w._data, g._data, ctx.geometry) if need_x and need_w \
             else None
+        # used once: a second backward (retain_graph) computes them again, and a graph kept
+        # alive after backward does not keep them
+        tiles, ctx.kernel_tiles = ctx.kernel_tiles, None
         gx = (ConvolutionTranspose.apply(g, w, None, geometry=ctx.geometry, spectrum=shared,
-                                         kernel_tiles=ctx.kernel_tiles)
+                                         kernel_tiles=tiles)
               if need_x else None)
         gw = (ConvolutionWeightGrad.apply(x, g, geometry=ctx.geometry, spectrum=shared)
               if need_w else None)

@@ -237,6 +237,14 @@ def test_convolution_backward_reuses_the_forward_kernel_tiles(monkeypatch):
     np.testing.assert_array_equal(gx.numpy(), expected.transpose(0, 3, 1, 2))
     calls.clear()
     assert gradients(False)[0] is None and len(calls) == 1
+    # the tiles serve one backward: a second one (retain_graph) computes them again, alike
+    calls.clear()
+    xt, wt = lemmata.tensor(x, requires_grad=True), lemmata.tensor(w, requires_grad=True)
+    y = conv2d(xt, wt, padding=1)
+    first = lemmata.autograd.grad(y, [xt], lemmata.tensor(g), retain_graph=True)[0]
+    second = lemmata.autograd.grad(y, [xt], lemmata.tensor(g))[0]
+    assert len(calls) == 2 and y.grad_fn.ctx.kernel_tiles is None
+    np.testing.assert_array_equal(first.numpy(), second.numpy())
 
 
 # ------------------------------------------------------------------------------ derivatives
