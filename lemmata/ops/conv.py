@@ -58,7 +58,7 @@ from .conv_fourier import (
 from .conv_winograd import (
     prefers_winograd, winograd_convolve, winograd_convolve_transpose, winograd_weight_gradient,
 )
-from .workspace import batch_chunks, empty, rows_per_run, scratch
+from .workspace import batch_chunks, channels_first, channels_last, empty, rows_per_run, scratch
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -97,21 +97,6 @@ class ConvGeometry:
         position: p·s + k·d for p < out."""
         return tuple(builtins.slice(k * d, k * d + (o - 1) * s + 1, s) for k, d, o, s in
                      zip(offset, self.dilation, self.out_size, self.stride))
-
-
-# The layout moves below are plain transposes with their axes spelled out: np.moveaxis
-# normalises its arguments in Python, 5.2 µs a call against 0.8 µs, and a LeNet-5 step made 64
-# such calls (0.3 ms of a 12 ms step).
-
-
-def _channels_last(x: np.ndarray) -> np.ndarray:
-    """(N, C, *S) → (N, *S, C), a view."""
-    return x.transpose((0,) + tuple(range(2, x.ndim)) + (1,))
-
-
-def _channels_first(x: np.ndarray) -> np.ndarray:
-    """(N, *S, C) → (N, C, *S), a view (the memory stays channels-last)."""
-    return x.transpose((0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
 
 
 def _result_dtype(*arrays: np.ndarray | None) -> np.dtype:
@@ -155,7 +140,7 @@ def im2col(x: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None)
     """
     nd, groups = len(geometry.kernel), geometry.groups
     n, c = x.shape[:2]
-    x_last = _channels_last(x)
+    x_last = channels_last(x)
     if any(b or a for b, a in geometry.padding):
         padded = scratch("conv-padded", (n,) + geometry.padded_size + (c,), x.dtype)
         padded.fill(0)
@@ -232,7 +217,7 @@ def _columns(x: np.ndarray, geometry: ConvGeometry, few: bool = False) -> np.nda
     :func:`im2col_transposed`, which BLAS reads as it is."""
     if _pointwise(geometry):
         groups, c = geometry.groups, x.shape[1]
-        rows = _channels_last(x).reshape(-1, groups, c // groups)
+        rows = channels_last(x).reshape(-1, groups, c // groups)
         return rows.transpose(1, 0, 2)
     if few:
         shape = (x.shape[1] * _size(geometry.kernel), x.shape[0] * _size(geometry.out_size))
@@ -276,14 +261,14 @@ def col2im(cols: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = No
                                                                       geometry.in_size))
         out.reshape(image.shape[:1] + geometry.in_size + image.shape[-2:])[...] = image[
             (builtins.slice(None),) + crop]
-    return _channels_first(out)
+    return channels_first(out)
 
 
 def _grad_rows(g: np.ndarray, groups: int) -> np.ndarray:
     """The output gradient (N, C_out, *O) as (G, N·P, C_out/G) matrices (a view when g is
     channels-last in memory, as the ops here make it)."""
     c_out = g.shape[1]
-    g_last = _channels_last(g).reshape(-1, groups, c_out // groups)
+    g_last = channels_last(g).reshape(-1, groups, c_out // groups)
     return g_last.transpose(1, 0, 2)
 
 
@@ -325,22 +310,22 @@ def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     n, c_out = x.shape[0], w.shape[0]
     y = empty((n,) + geometry.out_size + (c_out,), dtype)
     if prefers_winograd(geometry, n, x.shape[1], c_out, dtype):
-        tiles = winograd_convolve(_channels_last(x), w, geometry, y)
+        tiles = winograd_convolve(channels_last(x), w, geometry, y)
         if b is not None:
             _add_bias(y, b)
-        return _channels_first(y), tiles
+        return channels_first(y), tiles
     if prefers_fourier(geometry, n, x.shape[1], c_out, dtype):
-        fourier_convolve(_channels_last(x), w, geometry, y)
+        fourier_convolve(channels_last(x), w, geometry, y)
         if b is not None:
             _add_bias(y, b)
-        return _channels_first(y), None
+        return channels_first(y), None
     few = _few_channels(geometry, x.shape[1])
     weights = _weight_matrix(w, geometry.groups, few)             # (G, K·C_g, C_out/G)
     for rows in _chunks(n, geometry, x.shape[1], dtype):
         _matmul_into(y[rows], _columns(x[rows], geometry, few), weights)
         if b is not None:
             _add_bias(y[rows], b)                                  # while the chunk is in cache
-    return _channels_first(y), None
+    return channels_first(y), None
 
 
 def _add_bias(y: np.ndarray, b: np.ndarray) -> None:
@@ -372,16 +357,16 @@ def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     x = empty((n,) + geometry.in_size + (w.shape[1] * groups,), dtype)
     if prefers_winograd(geometry, n, x.shape[-1], g.shape[1], dtype):
         reusable = kernel_tiles is not None and kernel_tiles.dtype == dtype
-        winograd_convolve_transpose(_channels_last(g), w, geometry, x,
+        winograd_convolve_transpose(channels_last(g), w, geometry, x,
                                     kernel_tiles if reusable else None)
         if b is not None:
             _add_bias(x, b)
-        return _channels_first(x)
+        return channels_first(x)
     if prefers_fourier(geometry, n, x.shape[-1], g.shape[1], dtype):
-        fourier_convolve_transpose(_channels_last(g), w, geometry, x, spectrum)
+        fourier_convolve_transpose(channels_last(g), w, geometry, x, spectrum)
         if b is not None:
             _add_bias(x, b)
-        return _channels_first(x)
+        return channels_first(x)
     narrow = groups == 1 and w.shape[1] < NARROW_GROUPS
     if narrow:        # (K, C_out, C_g): one product per kernel offset, into offset-major columns
         weights = np.moveaxis(w.reshape(w.shape[:2] + (-1,)), -1, 0)
@@ -398,7 +383,7 @@ def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
         col2im(cols, geometry, out=x[rows], offset_major=narrow)
     if b is not None:
         _add_bias(x, b)
-    return _channels_first(x)
+    return channels_first(x)
 
 
 #: a weight gradient with at most this many entries (per group) is summed image by image: one
@@ -418,9 +403,9 @@ def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry,
     groups, c_out = geometry.groups, g.shape[1]
     c_g = x.shape[1] // groups
     if prefers_winograd(geometry, x.shape[0], x.shape[1], c_out, dtype):
-        return winograd_weight_gradient(_channels_last(x), _channels_last(g), geometry)
+        return winograd_weight_gradient(channels_last(x), channels_last(g), geometry)
     if prefers_fourier(geometry, x.shape[0], x.shape[1], c_out, dtype):
-        return fourier_weight_gradient(_channels_last(x), _channels_last(g), geometry, spectrum)
+        return fourier_weight_gradient(channels_last(x), channels_last(g), geometry, spectrum)
     few = _few_channels(geometry, x.shape[1])
     gw = np.zeros((groups, c_out // groups, _size(geometry.kernel) * c_g), dtype=dtype)
     positions = _size(geometry.out_size)
@@ -449,7 +434,7 @@ def _shared_spectrum(x: np.ndarray, w: np.ndarray, g: np.ndarray,
             geometry, x.shape[0], x.shape[1], g.shape[1], g.dtype) or prefers_winograd(
             geometry, x.shape[0], x.shape[1], g.shape[1], g.dtype):
         return None
-    return gradient_spectrum(_channels_last(g), geometry)
+    return gradient_spectrum(channels_last(g), geometry)
 
 
 def _bias_gradient(g: Tensor) -> Tensor:

@@ -32,7 +32,8 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = ["CHUNK_BYTES", "POOL_MIN_BYTES", "POOL_MAX_BYTES", "scratch", "scratch_like", "empty",
-           "empty_like", "batch_chunks", "release_scratch", "rows_per_run"]
+           "empty_like", "batch_chunks", "release_scratch", "rows_per_run", "channels_last",
+           "channels_first"]
 
 #: the size an op aims for when it splits the batch: the intermediates of one chunk
 CHUNK_BYTES = 8 << 20
@@ -191,3 +192,18 @@ def rows_per_run(rows: int, width: int) -> int:
         if rows % k == 0:
             return k
     return 1
+
+
+# The layout views are plain transposes with their axes spelled out: np.moveaxis normalises its
+# arguments in Python, 5.2 µs a call against 0.8 µs, and a LeNet-5 step made 64 such calls
+# (0.3 ms of a 12 ms step).
+
+
+def channels_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, *S) → (N, *S, C), a view."""
+    return x.transpose((0,) + tuple(range(2, x.ndim)) + (1,))
+
+
+def channels_first(x: np.ndarray) -> np.ndarray:
+    """(N, *S, C) → (N, C, *S), a view (the memory stays channels-last)."""
+    return x.transpose((0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
