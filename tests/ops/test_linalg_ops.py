@@ -142,3 +142,22 @@ def test_linear_weight_gradient_is_c_ordered():
     layer = lemmata.nn.Linear(6, 4)
     layer(lemmata.randn(3, 6)).sum().backward()
     assert layer.weight.grad.numpy().flags.c_contiguous
+
+
+@pytest.mark.parametrize("rows", [3, 8, 20])
+def test_product_with_a_transposed_right_operand_is_c_ordered_and_exact(rows):
+    # x wᵀ with fewer rows in x than in w is computed as (w xᵀ)ᵀ (the big matrix enters BLAS
+    # untransposed); the result is still C-ordered, as NumPy's matmul returns it, with the same
+    # values, and so are the gradients that flow back through it
+    rng = np.random.default_rng(3)
+    x = lemmata.tensor(rng.standard_normal((rows, 6)), dtype=lemmata.float64, requires_grad=True)
+    w = lemmata.tensor(rng.standard_normal((10, 6)), dtype=lemmata.float64, requires_grad=True)
+    y = x @ w.t()
+    assert y.detach().numpy().flags.c_contiguous
+    np.testing.assert_allclose(y.detach().numpy(), x.detach().numpy() @ w.detach().numpy().T,
+                               rtol=1e-14)
+    g = rng.standard_normal((rows, 10))
+    y.backward(lemmata.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), g @ w.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(w.grad.numpy(), g.T @ x.detach().numpy(), rtol=1e-14)
+    assert w.grad.numpy().flags.c_contiguous
