@@ -523,3 +523,44 @@ def _geometry_of(nd, shape, weight_shape, kwargs):
     finally:
         conv_module._convolve = original
     return seen[0]
+
+
+# (C, kernel, padding, size): a 3×3 layer on the Winograd route, a 5×5 one on the Fourier route
+FAST_ROUTE_CASES = [(16, 3, 1, 8, "winograd"), (96, 5, 2, 16, "fourier")]
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("channels,kernel,padding,size,route", FAST_ROUTE_CASES)
+@pytest.mark.parametrize("where", ["input", "gradient"])
+def test_non_finite_entries_follow_ieee_window_by_window_as_torch(channels, kernel, padding, size,
+                                                                  route, bad, where):
+    """The Winograd and Fourier routes mix neighbouring inputs, so an inf or NaN would spread to
+    outputs that never see it; such arrays take the im2col route, whose infs and NaNs are
+    PyTorch's, position by position, in the value and both gradients.  (A non-finite weight
+    differs at the borders: im2col multiplies it by the padding's zeros, NaN, where PyTorch's
+    direct kernel skips the padding.)"""
+    from lemmata.ops.conv import ConvGeometry, _fast_route
+    rng = np.random.default_rng(8)
+    n = 16
+    x = rng.standard_normal((n, channels, size, size)).astype(np.float32)
+    w = (rng.standard_normal((channels, channels, kernel, kernel)) * 0.1).astype(np.float32)
+    g = rng.standard_normal((n, channels, size, size)).astype(np.float32)
+    geometry = ConvGeometry((size, size), (size, size), (kernel,) * 2, (1, 1), (1, 1),
+                            ((padding, padding),) * 2, 1)
+    assert _fast_route(geometry, n, channels, channels, np.dtype(np.float32), x, w) == route
+    {"input": x, "weight": w, "gradient": g}[where][0, 1, 2, 3] = bad
+    assert _fast_route(geometry, n, channels, channels, np.dtype(np.float32), x, w, g) is None
+
+    def run(lib):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(xt, wt, padding=padding)
+        gx, gw = lib.autograd.grad(y, [xt, wt], lib.tensor(g))
+        return [a.detach().numpy() for a in (y, gx, gw)]
+
+    for ours, theirs in zip(run(lemmata), run(torch)):
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+        np.testing.assert_array_equal(np.isposinf(ours), np.isposinf(theirs))
+        np.testing.assert_array_equal(np.isneginf(ours), np.isneginf(theirs))
+        finite = np.isfinite(theirs)
+        np.testing.assert_allclose(ours[finite], theirs[finite], rtol=1e-4,
+                                   atol=1e-4 * max(1.0, float(np.abs(theirs[finite]).max())))
