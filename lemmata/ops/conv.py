@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -325,6 +325,56 @@ def _fast_route(geometry: ConvGeometry, n: int, c_in: int, c_out: int, dtype: np
     return route if _finite(*arrays) else None
 
 
+#: a grouped 3×3 stride-1 layer of at least this many groups runs as one ungrouped convolution
+#: with the block-diagonal weight (zero outside the groups' blocks), on the Winograd route: G
+#: times the multiply-adds, but one wide GEMM per transform position instead of G thin ones.
+#: Measured (64→64 on 32×32, batch 128, two cores, ms, grouped / dense, forward and forward +
+#: backward): 2 groups 63 / 82 and 257 / 261, 4 groups 100 / 85 and 406 / 300, 8 groups
+#: 141 / 101 and 452 / 291, 32 groups 262 / 80 and 1,106 / 267, depthwise (64) 172 / 80 and
+#: 737 / 272; 256→256 in 32 groups on 8×8, batch 64: 26 / 21 and 113 / 71.
+DENSE_GROUPS = 4
+#: ... as long as the dense weight has at most this many entries per tap (C_in · C_out)
+MAX_DENSE_WEIGHT = 512 * 512
+
+
+def _dense_geometry(geometry: ConvGeometry, n: int, c_in: int, c_out: int, dtype: np.dtype,
+                    *arrays: np.ndarray) -> ConvGeometry | None:
+    """The same geometry with one group, where a grouped layer is computed as a dense one (see
+    DENSE_GROUPS), else None.  The arrays must be finite: the zero blocks would turn an inf
+    into NaN in the other groups (0 · inf)."""
+    if geometry.groups < DENSE_GROUPS or c_in * c_out > MAX_DENSE_WEIGHT:
+        return None
+    dense = replace(geometry, groups=1)
+    if not prefers_winograd(dense, n, c_in, c_out, dtype) or not _finite(*arrays):
+        return None
+    return dense
+
+
+def _group_blocks(dense: np.ndarray, groups: int) -> np.ndarray:
+    """The view (G, C_out/G, G, C_in/G, K) of a dense (C_out, C_in, *k) weight: [g, :, g] is
+    group g's block."""
+    c_out, c_in = dense.shape[:2]
+    return dense.reshape(groups, c_out // groups, groups, c_in // groups, -1)
+
+
+def _block_diagonal(w: np.ndarray, groups: int) -> np.ndarray:
+    """The dense (C_out, C_in, *k) weight of a grouped one (C_out, C_in/G, *k): each group's
+    block on the diagonal, zeros elsewhere."""
+    dense = np.zeros((w.shape[0], w.shape[1] * groups) + w.shape[2:], w.dtype)
+    diagonal = np.arange(groups)
+    _group_blocks(dense, groups)[diagonal, :, diagonal] = w.reshape(
+        groups, w.shape[0] // groups, w.shape[1], -1)
+    return dense
+
+
+def _diagonal_blocks(dense: np.ndarray, groups: int) -> np.ndarray:
+    """The grouped (C_out, C_in/G, *k) weight on the diagonal of a dense one: the adjoint of
+    :func:`_block_diagonal` (the weight gradient of a layer computed densely)."""
+    diagonal = np.arange(groups)
+    blocks = _group_blocks(dense, groups)[diagonal, :, diagonal]      # (G, C_out/G, C_in/G, K)
+    return blocks.reshape((dense.shape[0], dense.shape[1] // groups) + dense.shape[2:])
+
+
 def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
               geometry: ConvGeometry) -> tuple[np.ndarray, np.ndarray | None]:
     """C(x, w) + b: per batch chunk, im2col into scratch and one GEMM per group, written
@@ -333,6 +383,9 @@ def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     dtype = _result_dtype(x, w, b)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, c_out = x.shape[0], w.shape[0]
+    dense = _dense_geometry(geometry, n, x.shape[1], c_out, dtype, x, w)
+    if dense is not None:
+        return _convolve(x, _block_diagonal(w, geometry.groups), b, dense)
     y = empty((n,) + geometry.out_size + (c_out,), dtype)
     route = _fast_route(geometry, n, x.shape[1], c_out, dtype, x, w)
     if route == "winograd":
@@ -380,6 +433,10 @@ def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     dtype = _result_dtype(g, w, b)
     g, w = g.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, groups = g.shape[0], geometry.groups
+    dense = _dense_geometry(geometry, n, w.shape[1] * groups, g.shape[1], dtype, g, w)
+    if dense is not None:
+        return _convolve_transpose(g, _block_diagonal(w, groups), b, dense, spectrum,
+                                   kernel_tiles)
     x = empty((n,) + geometry.in_size + (w.shape[1] * groups,), dtype)
     route = _fast_route(geometry, n, x.shape[-1], g.shape[1], dtype, g, w)
     if route == "winograd":
@@ -429,6 +486,9 @@ def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry,
     x, g = x.astype(dtype, copy=False), g.astype(dtype, copy=False)
     groups, c_out = geometry.groups, g.shape[1]
     c_g = x.shape[1] // groups
+    dense = _dense_geometry(geometry, x.shape[0], x.shape[1], c_out, dtype, x, g)
+    if dense is not None:
+        return _diagonal_blocks(_weight_gradient(x, g, dense), groups)
     route = _fast_route(geometry, x.shape[0], x.shape[1], c_out, dtype, x, g)
     if route == "winograd":
         return winograd_weight_gradient(channels_last(x), channels_last(g), geometry)

@@ -564,3 +564,72 @@ def test_non_finite_entries_follow_ieee_window_by_window_as_torch(channels, kern
         finite = np.isfinite(theirs)
         np.testing.assert_allclose(ours[finite], theirs[finite], rtol=1e-4,
                                    atol=1e-4 * max(1.0, float(np.abs(theirs[finite]).max())))
+
+
+def _grouped_conv_and_gradients(lib, x, w, b, g, groups):
+    xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = lib.nn.functional.conv2d(xt, wt, bt, padding=1, groups=groups)
+    return [a.detach().numpy() for a in
+            [y, *lib.autograd.grad(y, [xt, wt, bt], lib.tensor(g))]]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("channels,groups,size", [(64, 8, 9), (32, 32, 8), (48, 4, 6)])
+def test_grouped_3x3_layers_computed_densely_match_torch_and_the_grouped_route(
+        dtype, channels, groups, size, monkeypatch):
+    """A grouped 3×3 stride-1 layer of ≥ DENSE_GROUPS groups runs as one dense convolution
+    with the block-diagonal weight (the Winograd route); its value and gradients are PyTorch's
+    and the per-group im2col route's."""
+    from lemmata.ops import conv as conv_module
+    rng = np.random.default_rng(11)
+    n = 3
+    x = rng.standard_normal((n, channels, size, size)).astype(dtype)
+    w = rng.standard_normal((channels, channels // groups, 3, 3)).astype(dtype)
+    b = rng.standard_normal(channels).astype(dtype)
+    g = rng.standard_normal((n, channels, size, size)).astype(dtype)
+    geometry = conv_module.ConvGeometry((size, size), (size, size), (3, 3), (1, 1), (1, 1),
+                                        ((1, 1), (1, 1)), groups)
+    assert conv_module._dense_geometry(geometry, n, channels, channels, np.dtype(dtype), x,
+                                       w) is not None
+    dense = _grouped_conv_and_gradients(lemmata, x, w, b, g, groups)
+    expected = _grouped_conv_and_gradients(torch, x, w, b, g, groups)
+    monkeypatch.setattr(conv_module, "DENSE_GROUPS", 10 ** 6)
+    grouped = _grouped_conv_and_gradients(lemmata, x, w, b, g, groups)
+    tolerance = 1e-12 if dtype == "float64" else 2e-5
+    for ours, per_group, theirs in zip(dense, grouped, expected):
+        assert ours.shape == theirs.shape and ours.dtype == np.dtype(dtype)
+        scale = float(np.abs(theirs).max())
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=tolerance * scale)
+        np.testing.assert_allclose(ours, per_group, rtol=0, atol=tolerance * scale)
+
+
+def test_dense_grouped_route_rules():
+    """Few groups, a dense weight too large, a non-3×3 kernel, or a non-finite array (0 · inf
+    would leak NaN into the other groups) keep the per-group route."""
+    from lemmata.ops import conv as conv_module
+
+    def geometry(kernel, groups):
+        return conv_module.ConvGeometry((8, 8), (8, 8), (kernel,) * 2, (1, 1), (1, 1),
+                                        ((kernel // 2,) * 2,) * 2, groups)
+
+    f32 = np.dtype(np.float32)
+    finite, spoiled = np.zeros(4, np.float32), np.array([0, np.inf], np.float32)
+    assert conv_module._dense_geometry(geometry(3, 4), 4, 64, 64, f32, finite).groups == 1
+    assert conv_module._dense_geometry(geometry(3, 2), 4, 64, 64, f32, finite) is None
+    assert conv_module._dense_geometry(geometry(5, 4), 4, 64, 64, f32, finite) is None
+    assert conv_module._dense_geometry(geometry(3, 4), 4, 64, 64, f32, spoiled) is None
+    assert conv_module._dense_geometry(geometry(3, 1024), 4, 1024, 1024, f32, finite) is None
+
+
+@pytest.mark.parametrize("where", ["input", "gradient"])
+def test_grouped_layer_with_an_inf_keeps_other_groups_finite_as_torch(where):
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 32, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((32, 4, 3, 3)).astype(np.float32)
+    b = np.zeros(32, np.float32)
+    g = rng.standard_normal((2, 32, 8, 8)).astype(np.float32)
+    (x if where == "input" else g)[0, 0, 4, 4] = np.inf
+    for ours, theirs in zip(_grouped_conv_and_gradients(lemmata, x, w, b, g, 8),
+                            _grouped_conv_and_gradients(torch, x, w, b, g, 8)):
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(theirs))
