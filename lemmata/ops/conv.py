@@ -25,8 +25,11 @@ the convolution theorem needs at most half the FLOPs (NiN's 5×5 and 3×3 layers
 maps are computed in the frequency domain instead (:mod:`lemmata.ops.conv_fourier`: 2.2× faster
 on NiN's 5×5 layer).  2-D 3×3 stride-1 layers with at least 16 input channels (VGG's, NiN's
 3×3 layer) take Winograd's F(2×2, 3×3) first (:mod:`lemmata.ops.conv_winograd`: 0.44 of the
-multiply-adds, 1.4–1.8× faster than im2col on Net's layers).  The choice depends only on shapes
-and dtype, and every route is tested against im2col and against PyTorch.
+multiply-adds, 1.4–1.8× faster than im2col on Net's layers).  Grouped 3×3 stride-1 layers of
+four or more groups run there too, as one dense convolution with the block-diagonal weight.  The
+choice depends on shapes and dtype, and on the arrays being finite (the fast routes mix
+neighbouring inputs, so an inf would spread; im2col keeps PyTorch's IEEE results); every route is
+tested against im2col and against PyTorch.
 
 The convolution y = C(x, w) is bilinear, so the three linear maps
 
