@@ -51,6 +51,19 @@ def ratio_of_medians(seconds: dict[str, list[float]], ours: str, theirs: str) ->
     return median(seconds[theirs]) / median(seconds[ours])
 
 
+def round_ratio_quartiles(seconds: dict[str, list[float]], ours: str,
+                          theirs: str) -> tuple[float, float]:
+    """The lower and upper quartiles of the per-round ratios (``theirs`` / ``ours`` time, above 1
+    when ``ours`` is faster).  Rounds alternate, so a round's two samples ran close together in
+    time: the spread says how far the machine's drift moves a ratio that the medians report as
+    one number."""
+    ratios = sorted(t / o for o, t in zip(seconds[ours], seconds[theirs]))
+    if len(ratios) < 2:
+        return ratios[0], ratios[0]
+    low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
+    return low, high
+
+
 def torch_ratios(seconds: dict[str, list[float]], ours: str = "lemmata") -> dict[str, float]:
     """``vs_torch`` and ``vs_torch_channels_last``: how many times faster ``ours`` is than each
     PyTorch contender that was timed (ratio of medians; above 1 means lemmata is faster)."""

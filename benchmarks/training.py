@@ -18,7 +18,8 @@ import lemmata
 from lemmata import nn, optim
 from lemmata.parallel import DataParallelStep
 
-from .timing import alternate, gemm_peak, median, training_gflop_per_image
+from .timing import (alternate, gemm_peak, median, round_ratio_quartiles,
+                     training_gflop_per_image)
 
 WORKLOADS: dict[str, dict[str, Any]] = {
     "nin": dict(title="NiN (seed 000), 3×32×32", model="NiN", shape=(3, 32, 32), repeat=1),
@@ -109,6 +110,11 @@ def run_training(key: str, batch: int, rounds: int, torch_available: bool,
             "vs_torch_channels_last": (median(seconds["torch channels_last"])
                                        / median(seconds["lemmata"])),
         }
+        result["ratio_quartiles"] = {
+            "vs_torch": round_ratio_quartiles(seconds, "lemmata", "torch"),
+            "vs_torch_channels_last": round_ratio_quartiles(seconds, "lemmata",
+                                                            "torch channels_last"),
+        }
     for step in keep_alive:
         step.close()
     return result
@@ -148,6 +154,13 @@ def table(results: list[dict[str, Any]]) -> list[str]:
                          f"{fmt(r['gemm_peak_gflops'], 0)} GFLOP/s → roofline "
                          f"{fmt(r['roofline_img_per_s'])} img/s; lemmata at "
                          f"{fmt(r['percent_of_roofline'], 0)} % of it")
+        if "ratio_quartiles" in r:
+            spread = r["ratio_quartiles"]
+            notes.append("per-round ratios (quartiles) vs torch "
+                         f"{fmt(spread['vs_torch'][0], 2)}–{fmt(spread['vs_torch'][1], 2)}×, "
+                         "vs channels_last "
+                         f"{fmt(spread['vs_torch_channels_last'][0], 2)}–"
+                         f"{fmt(spread['vs_torch_channels_last'][1], 2)}×")
         if notes:
             lines.append(f"- {r['title']}: " + "; ".join(notes))
     return lines + [""]

@@ -261,3 +261,11 @@ def test_full_group(tmp_path):
     assert list(results["suites"]) == list(SUITES)
     assert len(results["suites"]["conv"]["cases"]) == 10
     assert len(results["suites"]["gemm"]["products"]) == 3
+
+
+def test_round_ratio_quartiles_pair_the_rounds():
+    from benchmarks.timing import round_ratio_quartiles
+    seconds = {"lemmata": [1.0, 2.0, 1.0, 4.0, 1.0], "torch": [2.0, 2.0, 3.0, 2.0, 1.5]}
+    # per-round ratios 2, 1, 3, 0.5, 1.5 → sorted 0.5, 1, 1.5, 2, 3
+    assert round_ratio_quartiles(seconds, "lemmata", "torch") == (1.0, 2.0)
+    assert round_ratio_quartiles({"a": [2.0], "b": [3.0]}, "a", "b") == (1.5, 1.5)
