@@ -51,7 +51,7 @@ from . import autograd
 from . import random as _random
 from .nn.module import Module
 from .ops import workspace
-from .ops.threads import gil_switch_interval, single_threaded_blas
+from .ops.threads import gil_switch_interval, run_concurrently, single_threaded_blas
 from .nn.norm import _BatchNorm
 from .optim.optimizer import Optimizer
 from .tensor import Tensor
@@ -176,9 +176,9 @@ def shard_gradients(model: Module, loss_fn: Callable, inputs: Any, targets: Any,
     try:
         with gil_switch_interval():
             with single_threaded_blas():
-                futures = [pool.submit(_shard_loss_and_gradients, *job) for job in jobs[1:]]
-                results = [_shard_loss_and_gradients(*jobs[0])]   # the first shard runs here
-                results += [future.result() for future in futures]
+                # the first shard runs on this thread
+                results = run_concurrently(
+                    [functools.partial(_shard_loss_and_gradients, *job) for job in jobs], pool)
             return _weighted_sum(results, weights, len(params), pool, len(jobs))
     finally:
         if own_pool:
@@ -194,16 +194,6 @@ def _balanced(sizes: Sequence[int], bins: int) -> list[list[int]]:
         loads[lightest] += sizes[i]
         members[lightest].append(i)
     return [m for m in members if m]
-
-
-def _run_split(pool: ThreadPoolExecutor | None, jobs: list[Callable[[], None]]) -> None:
-    """Run ``jobs`` concurrently: the first on this thread, the others on ``pool`` (all here,
-    one after the other, without a pool)."""
-    futures = [pool.submit(job) for job in jobs[1:]] if pool is not None else []
-    for job in jobs if pool is None else jobs[:1]:
-        job()
-    for future in futures:
-        future.result()
 
 
 #: elements per block of the gradient sum: the block of every shard's gradient stays in cache
@@ -256,7 +246,8 @@ def _weighted_sum(results: list, weights: list[float], count: int,
             grads[i] = Tensor(_sum_into(out, arrays, ws))
 
     sizes = [max((a.size for a, _ in arrays), default=0) for arrays in present]
-    _run_split(pool, [functools.partial(add_up, part) for part in _balanced(sizes, threads)])
+    run_concurrently([functools.partial(add_up, part) for part in _balanced(sizes, threads)],
+                     pool)
     return Tensor(np.asarray(loss)), grads
 
 
@@ -274,8 +265,8 @@ def _step_optimizer(optimizer: Any, pool: ThreadPoolExecutor | None, threads: in
             optimizer._step_parameter(*pending[i])
 
     with gil_switch_interval():
-        _run_split(pool, [functools.partial(update, part) for part in
-                          _balanced([p.numel() for p, _ in pending], threads)])
+        run_concurrently([functools.partial(update, part) for part in
+                          _balanced([p.numel() for p, _ in pending], threads)], pool)
 
 
 class DataParallelStep:

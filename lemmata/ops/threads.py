@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 __all__ = ["single_threaded_blas", "blas_single_threaded", "gil_switch_interval", "op_threads",
-           "share", "run_on_cores"]
+           "share", "run_concurrently", "run_on_cores"]
 
 T = TypeVar("T")
 
@@ -120,22 +120,28 @@ def share(count: int, parts: int) -> list[range]:
     return [range(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
 
+def run_concurrently(jobs: Sequence[Callable[[], T]], pool: ThreadPoolExecutor | None) -> list[T]:
+    """Every job's result, in order: the first job runs on this thread while the others run on
+    ``pool`` (all here, one after the other, without a pool).  Every job has finished before
+    an error from any of them is raised, so none is left writing into the caller's arrays."""
+    if pool is None or len(jobs) == 1:
+        return [job() for job in jobs]
+    futures = [pool.submit(job) for job in jobs[1:]]
+    try:
+        first = jobs[0]()
+    finally:
+        outcomes = [future.exception() for future in futures]
+    for error in outcomes:
+        if error is not None:
+            raise error
+    return [first] + [future.result() for future in futures]
+
+
 def run_on_cores(jobs: Sequence[Callable[[], T]]) -> list[T]:
-    """Every job's result, in order, the jobs run at once: the first on this thread, the others
-    on the ops' worker threads, all with single-threaded BLAS and the GIL handed over every
-    SWITCH_INTERVAL.  The jobs must not share scratch (each thread has its own) nor write the
-    same memory.  A single job just runs here."""
+    """:func:`run_concurrently` on the ops' worker threads, all with single-threaded BLAS and
+    the GIL handed over every SWITCH_INTERVAL.  The jobs must not share scratch (each thread has
+    its own) nor write the same memory.  A single job just runs here."""
     if len(jobs) == 1:
         return [jobs[0]()]
-    pool = _workers(len(jobs) - 1)
     with single_threaded_blas(), gil_switch_interval():
-        futures = [pool.submit(job) for job in jobs[1:]]
-        try:
-            first = jobs[0]()
-        finally:
-            # never leave a worker writing into the caller's arrays after an error here
-            outcomes = [future.exception() for future in futures]
-        for error in outcomes:
-            if error is not None:
-                raise error
-        return [first] + [future.result() for future in futures]
+        return run_concurrently(jobs, _workers(len(jobs) - 1))

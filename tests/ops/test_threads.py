@@ -68,3 +68,11 @@ def test_run_on_cores_waits_for_every_job_before_raising():
     with pytest.raises(RuntimeError, match="worker failed"):
         threads.run_on_cores([slow, lambda: (_ for _ in ()).throw(RuntimeError("worker failed"))])
     assert not threads.blas_single_threaded()
+
+
+def test_run_concurrently_without_a_pool_runs_the_jobs_here_in_order():
+    order = []
+    jobs = [lambda i=i: order.append((i, threading.get_ident())) or i for i in range(3)]
+    assert threads.run_concurrently(jobs, None) == [0, 1, 2]
+    assert [i for i, _ in order] == [0, 1, 2]
+    assert {ident for _, ident in order} == {threading.get_ident()}
