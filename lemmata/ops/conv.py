@@ -309,25 +309,6 @@ def _finite(*arrays: np.ndarray) -> bool:
     return all(np.isfinite(np.sum(a)) for a in arrays)
 
 
-def _fast_route(geometry: ConvGeometry, n: int, c_in: int, c_out: int, dtype: np.dtype,
-                *arrays: np.ndarray) -> str | None:
-    """"winograd" or "fourier" where that route applies and pays (see its module), else None
-    for im2col.
-
-    Both fast routes need finite ``arrays``: they mix each input with its neighbours (a 4×4
-    tile, a whole image's spectrum), so one inf or NaN spoils outputs whose windows never see it
-    (inf − inf = NaN), where the direct sum, as PyTorch's, gives IEEE results window by window.
-    Measured before this check: one inf in a 16×16 map gave 24,576 NaN outputs on the Fourier
-    route, where PyTorch gives 2,400 infs and no NaN."""
-    if prefers_winograd(geometry, n, c_in, c_out, dtype):
-        route = "winograd"
-    elif prefers_fourier(geometry, n, c_in, c_out, dtype):
-        route = "fourier"
-    else:
-        return None
-    return route if _finite(*arrays) else None
-
-
 #: a grouped 3×3 stride-1 layer of at least this many groups runs as one ungrouped convolution
 #: with the block-diagonal weight (zero outside the groups' blocks), on the Winograd route: G
 #: times the multiply-adds, but one wide GEMM per transform position instead of G thin ones.
@@ -340,17 +321,30 @@ DENSE_GROUPS = 4
 MAX_DENSE_WEIGHT = 512 * 512
 
 
-def _dense_geometry(geometry: ConvGeometry, n: int, c_in: int, c_out: int, dtype: np.dtype,
-                    *arrays: np.ndarray) -> ConvGeometry | None:
-    """The same geometry with one group, where a grouped layer is computed as a dense one (see
-    DENSE_GROUPS), else None.  The arrays must be finite: the zero blocks would turn an inf
-    into NaN in the other groups (0 · inf)."""
-    if geometry.groups < DENSE_GROUPS or c_in * c_out > MAX_DENSE_WEIGHT:
-        return None
-    dense = replace(geometry, groups=1)
-    if not prefers_winograd(dense, n, c_in, c_out, dtype) or not _finite(*arrays):
-        return None
-    return dense
+def _route(geometry: ConvGeometry, n: int, c_in: int, c_out: int, dtype: np.dtype,
+           *arrays: np.ndarray) -> tuple[str | None, ConvGeometry]:
+    """How a map of this layer is computed: ("winograd" or "fourier", geometry) where that route
+    applies and pays (see its module), with the geometry made ungrouped where a grouped layer
+    runs as a dense one (see DENSE_GROUPS); (None, geometry) for im2col.
+
+    Both fast routes need finite ``arrays``: they mix each input with its neighbours (a 4×4
+    tile, a whole image's spectrum), so one inf or NaN spoils outputs whose windows never see it
+    (inf − inf = NaN), where the direct sum, as PyTorch's, gives IEEE results window by window;
+    the dense form of a grouped layer would also make NaN in the other groups (0 · inf).
+    Measured before this check: one inf in a 16×16 map gave 24,576 NaN outputs on the Fourier
+    route, where PyTorch gives 2,400 infs and no NaN."""
+    routed = geometry
+    if geometry.groups >= DENSE_GROUPS and c_in * c_out <= MAX_DENSE_WEIGHT:
+        dense = replace(geometry, groups=1)
+        if prefers_winograd(dense, n, c_in, c_out, dtype):
+            routed = dense
+    if prefers_winograd(routed, n, c_in, c_out, dtype):
+        route = "winograd"
+    elif prefers_fourier(routed, n, c_in, c_out, dtype):
+        route = "fourier"
+    else:
+        return None, geometry
+    return (route, routed) if _finite(*arrays) else (None, geometry)
 
 
 def _group_blocks(dense: np.ndarray, groups: int) -> np.ndarray:
@@ -386,13 +380,12 @@ def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     dtype = _result_dtype(x, w, b)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, c_out = x.shape[0], w.shape[0]
-    dense = _dense_geometry(geometry, n, x.shape[1], c_out, dtype, x, w)
-    if dense is not None:
-        return _convolve(x, _block_diagonal(w, geometry.groups), b, dense)
     y = empty((n,) + geometry.out_size + (c_out,), dtype)
-    route = _fast_route(geometry, n, x.shape[1], c_out, dtype, x, w)
+    route, routed = _route(geometry, n, x.shape[1], c_out, dtype, x, w)
     if route == "winograd":
-        tiles = winograd_convolve(channels_last(x), w, geometry, y)
+        if routed is not geometry:                    # a grouped layer computed densely
+            w = _block_diagonal(w, geometry.groups)
+        tiles = winograd_convolve(channels_last(x), w, routed, y)
         if b is not None:
             _add_bias(y, b)
         return channels_first(y), tiles
@@ -436,15 +429,13 @@ def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     dtype = _result_dtype(g, w, b)
     g, w = g.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, groups = g.shape[0], geometry.groups
-    dense = _dense_geometry(geometry, n, w.shape[1] * groups, g.shape[1], dtype, g, w)
-    if dense is not None:
-        return _convolve_transpose(g, _block_diagonal(w, groups), b, dense, spectrum,
-                                   kernel_tiles)
     x = empty((n,) + geometry.in_size + (w.shape[1] * groups,), dtype)
-    route = _fast_route(geometry, n, x.shape[-1], g.shape[1], dtype, g, w)
+    route, routed = _route(geometry, n, x.shape[-1], g.shape[1], dtype, g, w)
     if route == "winograd":
+        if routed is not geometry:                    # a grouped layer computed densely
+            w = _block_diagonal(w, groups)
         reusable = kernel_tiles is not None and kernel_tiles.dtype == dtype
-        winograd_convolve_transpose(channels_last(g), w, geometry, x,
+        winograd_convolve_transpose(channels_last(g), w, routed, x,
                                     kernel_tiles if reusable else None)
         if b is not None:
             _add_bias(x, b)
@@ -489,12 +480,10 @@ def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry,
     x, g = x.astype(dtype, copy=False), g.astype(dtype, copy=False)
     groups, c_out = geometry.groups, g.shape[1]
     c_g = x.shape[1] // groups
-    dense = _dense_geometry(geometry, x.shape[0], x.shape[1], c_out, dtype, x, g)
-    if dense is not None:
-        return _diagonal_blocks(_weight_gradient(x, g, dense), groups)
-    route = _fast_route(geometry, x.shape[0], x.shape[1], c_out, dtype, x, g)
+    route, routed = _route(geometry, x.shape[0], x.shape[1], c_out, dtype, x, g)
     if route == "winograd":
-        return winograd_weight_gradient(channels_last(x), channels_last(g), geometry)
+        gw = winograd_weight_gradient(channels_last(x), channels_last(g), routed)
+        return gw if routed is geometry else _diagonal_blocks(gw, groups)
     if route == "fourier":
         return fourier_weight_gradient(channels_last(x), channels_last(g), geometry, spectrum)
     few = _few_channels(geometry, x.shape[1])
@@ -520,11 +509,14 @@ def _shared_spectrum(x: np.ndarray, w: np.ndarray, g: np.ndarray,
                      geometry: ConvGeometry) -> np.ndarray | None:
     """On the Fourier route, the output gradient's spectrum, which the input gradient and the
     weight gradient both need: computed once and passed to both (not on the Winograd route,
-    which the two maps take first and which has no use for it)."""
-    if not (x.dtype == w.dtype == g.dtype) or _fast_route(
-            geometry, x.shape[0], x.shape[1], g.shape[1], g.dtype, g) != "fourier":
+    which the two maps take first and which has no use for it).  Whether g is finite is left to
+    the two maps, which take im2col and ignore the spectrum when it is not: a pass over g saved
+    in the common case, a wasted spectrum in the rare one."""
+    if not (x.dtype == w.dtype == g.dtype) or _route(
+            geometry, x.shape[0], x.shape[1], g.shape[1], g.dtype)[0] != "fourier":
         return None
-    return gradient_spectrum(channels_last(g), geometry)
+    with np.errstate(all="ignore"):           # a non-finite g: IEEE, as inside the ops
+        return gradient_spectrum(channels_last(g), geometry)
 
 
 def _bias_gradient(g: Tensor) -> Tensor:

@@ -539,7 +539,7 @@ def test_non_finite_entries_follow_ieee_window_by_window_as_torch(channels, kern
     PyTorch's, position by position, in the value and both gradients.  (A non-finite weight
     differs at the borders: im2col multiplies it by the padding's zeros, NaN, where PyTorch's
     direct kernel skips the padding.)"""
-    from lemmata.ops.conv import ConvGeometry, _fast_route
+    from lemmata.ops.conv import ConvGeometry, _route
     rng = np.random.default_rng(8)
     n = 16
     x = rng.standard_normal((n, channels, size, size)).astype(np.float32)
@@ -547,9 +547,9 @@ def test_non_finite_entries_follow_ieee_window_by_window_as_torch(channels, kern
     g = rng.standard_normal((n, channels, size, size)).astype(np.float32)
     geometry = ConvGeometry((size, size), (size, size), (kernel,) * 2, (1, 1), (1, 1),
                             ((padding, padding),) * 2, 1)
-    assert _fast_route(geometry, n, channels, channels, np.dtype(np.float32), x, w) == route
+    assert _route(geometry, n, channels, channels, np.dtype(np.float32), x, w)[0] == route
     {"input": x, "weight": w, "gradient": g}[where][0, 1, 2, 3] = bad
-    assert _fast_route(geometry, n, channels, channels, np.dtype(np.float32), x, w, g) is None
+    assert _route(geometry, n, channels, channels, np.dtype(np.float32), x, w, g)[0] is None
 
     def run(lib):
         xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
@@ -589,8 +589,8 @@ def test_grouped_3x3_layers_computed_densely_match_torch_and_the_grouped_route(
     g = rng.standard_normal((n, channels, size, size)).astype(dtype)
     geometry = conv_module.ConvGeometry((size, size), (size, size), (3, 3), (1, 1), (1, 1),
                                         ((1, 1), (1, 1)), groups)
-    assert conv_module._dense_geometry(geometry, n, channels, channels, np.dtype(dtype), x,
-                                       w) is not None
+    route, routed = conv_module._route(geometry, n, channels, channels, np.dtype(dtype), x, w)
+    assert route == "winograd" and routed.groups == 1
     dense = _grouped_conv_and_gradients(lemmata, x, w, b, g, groups)
     expected = _grouped_conv_and_gradients(torch, x, w, b, g, groups)
     monkeypatch.setattr(conv_module, "DENSE_GROUPS", 10 ** 6)
@@ -614,11 +614,16 @@ def test_dense_grouped_route_rules():
 
     f32 = np.dtype(np.float32)
     finite, spoiled = np.zeros(4, np.float32), np.array([0, np.inf], np.float32)
-    assert conv_module._dense_geometry(geometry(3, 4), 4, 64, 64, f32, finite).groups == 1
-    assert conv_module._dense_geometry(geometry(3, 2), 4, 64, 64, f32, finite) is None
-    assert conv_module._dense_geometry(geometry(5, 4), 4, 64, 64, f32, finite) is None
-    assert conv_module._dense_geometry(geometry(3, 4), 4, 64, 64, f32, spoiled) is None
-    assert conv_module._dense_geometry(geometry(3, 1024), 4, 1024, 1024, f32, finite) is None
+
+    def routed_groups(*args):
+        return conv_module._route(*args)[1].groups
+
+    assert conv_module._route(geometry(3, 4), 4, 64, 64, f32, finite)[0] == "winograd"
+    assert routed_groups(geometry(3, 4), 4, 64, 64, f32, finite) == 1
+    assert routed_groups(geometry(3, 2), 4, 64, 64, f32, finite) == 2
+    assert routed_groups(geometry(5, 4), 4, 64, 64, f32, finite) == 4
+    assert conv_module._route(geometry(3, 4), 4, 64, 64, f32, spoiled) == (None, geometry(3, 4))
+    assert routed_groups(geometry(3, 1024), 4, 1024, 1024, f32, finite) == 1024
 
 
 @pytest.mark.parametrize("where", ["input", "gradient"])
