@@ -196,24 +196,18 @@ def _balanced(sizes: Sequence[int], bins: int) -> list[list[int]]:
     return [m for m in members if m]
 
 
-#: elements per block of the gradient sum: the block of every shard's gradient stays in cache
-SUM_BLOCK = 1 << 15
-
-
 def _sum_into(out: np.ndarray, parts: list[np.ndarray], weights: list[float]) -> np.ndarray:
-    """out ← Σ_t w_t·g_t (w_t = 1 is no multiply), a block at a time, with no full-size
-    temporaries (for Net's 16.8 M-entry weight, whole-array passes cost 50 ms a step)."""
-    flat = out.reshape(-1)
-    sources = [np.ascontiguousarray(g).reshape(-1) for g in parts]
-    spare = np.empty(min(SUM_BLOCK, flat.size), dtype=out.dtype)
-    for start in range(0, flat.size, SUM_BLOCK):
-        block = flat[start:start + SUM_BLOCK]
-        for t, (g, weight) in enumerate(zip(sources, weights)):
-            piece = g[start:start + SUM_BLOCK]
+    """out ← Σ_t w_t·g_t (w_t = 1 is no multiply), a cache-sized block at a time
+    (:func:`~lemmata.ops.workspace.in_blocks`), with no full-size temporaries (for Net's
+    16.8 M-entry weight, whole-array passes cost 50 ms a step)."""
+    sources = [np.ascontiguousarray(g) for g in parts]
+    spare = np.empty(min(workspace.BLOCK_ELEMENTS, out.size), dtype=out.dtype)
+    for block, *pieces in workspace.in_blocks(out, *sources):
+        for t, (piece, weight) in enumerate(zip(pieces, weights)):
             if t == 0:
                 np.multiply(piece, weight, out=block) if weight != 1.0 else np.copyto(block, piece)
             elif weight != 1.0:
-                block += np.multiply(piece, weight, out=spare[:len(block)])
+                block += np.multiply(piece, weight, out=spare[:block.size].reshape(block.shape))
             else:
                 block += piece
     return out

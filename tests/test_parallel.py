@@ -209,11 +209,13 @@ def test_an_optimizer_with_its_own_step_runs_it():
     assert w.tolist() == [0.5, 0.5, 0.5]
 
 
-def test_gradient_sum_in_blocks_equals_the_plain_sum():
-    from lemmata.parallel import SUM_BLOCK, _sum_into
+def test_gradient_sum_in_blocks_equals_the_plain_sum(monkeypatch):
+    from lemmata.ops import workspace
+    from lemmata.parallel import _sum_into
+    monkeypatch.setattr(workspace, "BLOCK_ELEMENTS", 1 << 15)
     rng = np.random.default_rng(5)
     shape = (130, 800)                                      # more than three blocks
-    assert np.prod(shape) > 3 * SUM_BLOCK
+    assert np.prod(shape) > 3 * workspace.BLOCK_ELEMENTS
     parts = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
     parts[1] = np.asfortranarray(parts[1])                  # a shard's gradient in another layout
     weights = [0.25, 1.0, 0.75]

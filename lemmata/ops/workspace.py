@@ -27,13 +27,13 @@ import math
 import sys
 import threading
 from collections import OrderedDict
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 __all__ = ["CHUNK_BYTES", "POOL_MIN_BYTES", "POOL_MAX_BYTES", "scratch", "scratch_like", "empty",
            "empty_like", "batch_chunks", "release_scratch", "rows_per_run", "channels_last",
-           "channels_first"]
+           "channels_first", "in_blocks"]
 
 #: the size an op aims for when it splits the batch: the intermediates of one chunk.  At 8 MB
 #: some chunk-sized arrays reached POOL_MIN_BYTES and stayed pooled: the NiN step's peak memory
@@ -210,3 +210,33 @@ def channels_last(x: np.ndarray) -> np.ndarray:
 def channels_first(x: np.ndarray) -> np.ndarray:
     """(N, *S, C) → (N, C, *S), a view (the memory stays channels-last)."""
     return x.transpose((0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
+
+
+#: elements per block of :func:`in_blocks`: the blocks of a parameter, its gradient and its
+#: optimizer state (2 MiB each in float32) stay in the last-level cache through the whole update,
+#: while the few NumPy calls per block are cheap next to the data they cover.  Blocks of 2¹⁷
+#: elements meant four times as many calls, and with two threads updating at once (the
+#: data-parallel step) their GIL hand-overs made the update slower than whole-array passes.
+#: The data-parallel gradient sum of Net's 16.8 M-entry weight, two shards: 2¹⁵-element blocks
+#: 13–17 ms, 2¹⁹ 11–12 ms.
+BLOCK_ELEMENTS = 1 << 19
+
+
+def in_blocks(*arrays: np.ndarray | None) -> Iterator[tuple[np.ndarray | None, ...]]:
+    """Matching blocks of same-shape arrays (None passes through as None), so that work that
+    makes several elementwise passes (an optimizer's update, a sum of gradients) makes them over
+    one cache-sized block at a time: one trip through memory instead of one per pass.  Arrays
+    that are not all C-contiguous come as one block, whole.  Elementwise arithmetic gives the
+    same numbers either way.
+
+    SGD with momentum on Net (seed 002), 34.5 M parameters, medians of 15 alternating rounds:
+    one thread 80 → 67 ms, shared by two threads 65 → 61 ms (the memory traffic, five passes
+    of 138 MB, is most of what is left)."""
+    present = [a for a in arrays if a is not None]
+    size = present[0].size if present else 0
+    if size <= BLOCK_ELEMENTS or not all(a.flags.c_contiguous for a in present):
+        yield arrays
+        return
+    flat = [None if a is None else a.reshape(-1) for a in arrays]
+    for start in range(0, size, BLOCK_ELEMENTS):
+        yield tuple(None if a is None else a[start:start + BLOCK_ELEMENTS] for a in flat)

@@ -27,7 +27,7 @@ import numbers
 import warnings
 from collections import defaultdict
 from itertools import chain
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from ..autograd import enable_grad
 from ..ops.workspace import scratch
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "required", "fma", "in_blocks", "lerp_", "real_view"]
+__all__ = ["Optimizer", "required", "fma", "lerp_", "real_view"]
 
 
 class _RequiredParameter:
@@ -106,33 +106,6 @@ def fma(a: Any, b: Any, c: Any, out: np.ndarray | None = None) -> np.ndarray:
         part += block(c, start, stop)
         np.copyto(out[start:stop] if shape else out, part, casting="same_kind")
     return out
-
-
-#: elements per block of :func:`in_blocks`: the blocks of a parameter, its gradient and its
-#: optimizer state (2 MiB each in float32) stay in the last-level cache through the whole update,
-#: while the few NumPy calls per block are cheap next to the data they cover.  Blocks of 2¹⁷
-#: elements meant four times as many calls, and with two threads updating at once (the
-#: data-parallel step) their GIL hand-overs made the update slower than whole-array passes.
-UPDATE_BLOCK = 1 << 19
-
-
-def in_blocks(*arrays: np.ndarray | None) -> Iterator[tuple[np.ndarray | None, ...]]:
-    """Matching blocks of same-shape arrays (None passes through as None), so that an update
-    that makes several elementwise passes makes them over one cache-sized block at a time: one
-    trip through memory instead of one per pass.  Arrays that are not all C-contiguous come as
-    one block, whole.  Elementwise arithmetic gives the same numbers either way.
-
-    SGD with momentum on Net (seed 002), 34.5 M parameters, medians of 15 alternating rounds:
-    one thread 80 → 67 ms, shared by two threads 65 → 61 ms (the memory traffic, five passes
-    of 138 MB, is most of what is left)."""
-    present = [a for a in arrays if a is not None]
-    size = present[0].size if present else 0
-    if size <= UPDATE_BLOCK or not all(a.flags.c_contiguous for a in present):
-        yield arrays
-        return
-    flat = [None if a is None else a.reshape(-1) for a in arrays]
-    for start in range(0, size, UPDATE_BLOCK):
-        yield tuple(None if a is None else a[start:start + UPDATE_BLOCK] for a in flat)
 
 
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:

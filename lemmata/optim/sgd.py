@@ -5,8 +5,9 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.workspace import in_blocks
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_lr, check_nonnegative, fma, in_blocks
+from .optimizer import Optimizer, check_lr, check_nonnegative, fma
 
 __all__ = ["SGD"]
 

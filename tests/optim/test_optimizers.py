@@ -11,7 +11,7 @@ import torch.nn.functional as TF
 
 import lemmata
 from lemmata import optim
-from lemmata.optim import optimizer as optimizer_module
+from lemmata.ops import workspace
 from lemmata.nn import loss as F
 
 SHAPES = [(4, 6), (6,), (6, 3), (3,)]
@@ -139,7 +139,7 @@ def test_sgd_float32_updates_equal_torch_bit_for_bit(name, kwargs, shape, monkey
     """Given the same float32 gradients, the fused multiply-adds reproduce PyTorch exactly (the
     larger shapes are updated in several cache-sized blocks, of whole updates and, inside them,
     of fma's float64 products; the last block of each is shorter)."""
-    monkeypatch.setattr(optimizer_module, "UPDATE_BLOCK", 10_000)
+    monkeypatch.setattr(workspace, "BLOCK_ELEMENTS", 10_000)
     rng = np.random.default_rng(5)
     w0 = rng.standard_normal(shape).astype(np.float32)
     ours, theirs = lemmata.tensor(w0, requires_grad=True), torch.tensor(w0, requires_grad=True)
