@@ -30,7 +30,7 @@ import numpy as np
 
 import lemmata
 
-from .timing import alternate, calibrated_repeat, median, torch_ratios
+from .timing import alternate, calibrated_repeat, median, torch_layouts, torch_ratios
 
 SIZE = 32
 
@@ -111,13 +111,8 @@ def _contenders(shape: ConvShape, pass_: str, batch: int,
     if torch_available:
         import torch
         import torch.nn.functional as F
-        nchw = np.ascontiguousarray(np.moveaxis(images, -1, 1))
-        probe_nchw = np.ascontiguousarray(np.moveaxis(probe, -1, 1))
-        for name, memory_format in (("torch", torch.contiguous_format),
-                                    ("torch channels_last", torch.channels_last)):
-            tx = torch.from_numpy(nchw).contiguous(memory_format=memory_format)
+        for name, memory_format, tx, tg in torch_layouts(images, probe):
             tw = torch.from_numpy(weight).contiguous(memory_format=memory_format)
-            tg = torch.from_numpy(probe_nchw).contiguous(memory_format=memory_format)
             if backward:
                 tx.requires_grad_(shape.input_grad)
                 tw.requires_grad_(True)
@@ -180,7 +175,7 @@ def run_conv(batch: int, rounds: int, torch_available: bool, peak: Callable[[], 
 
 def table(result: dict[str, Any]) -> list[str]:
     """The suite's markdown: the historical table of the first case, then one row per case."""
-    from .runner import fmt
+    from .runner import fmt, ratio_cells
     r = result
     lines = [f"{r['title']}, batch {r['batch']} ({fmt(r['gflop'], 2)} GFLOP); "
              f"measured GEMM peak {fmt(r['gemm_peak_gflops'], 0)} GFLOP/s:", "",
@@ -202,7 +197,6 @@ def table(result: dict[str, Any]) -> list[str]:
                 f"| {c['shape']} | {c['pass']} | {c['flops']} | {fmt(c['gflop'], 2)} "
                 f"| {fmt(rates['lemmata'], 1)} | {fmt(c['percent_of_gemm_peak']['lemmata'], 0)} % "
                 f"| {fmt(rates.get('torch'), 1)} | {fmt(rates.get('torch channels_last'), 1)} "
-                f"| {fmt(ratio.get('vs_torch'), 2)}× "
-                f"| {fmt(ratio.get('vs_torch_channels_last'), 2)}× |")
+                + ratio_cells(ratio))
         lines.append("")
     return lines

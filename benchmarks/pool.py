@@ -23,7 +23,7 @@ import numpy as np
 import lemmata
 import lemmata.nn.functional as LF
 
-from .timing import alternate, calibrated_repeat, median, torch_ratios
+from .timing import alternate, calibrated_repeat, median, torch_layouts, torch_ratios
 
 SIZE = 32
 
@@ -71,12 +71,7 @@ def _contenders(case: PoolCase, pass_: str, batch: int,
         import torch
         import torch.nn.functional as F
         their_pool = getattr(F, case.op)
-        nchw = np.ascontiguousarray(np.moveaxis(images, -1, 1))
-        probe_nchw = np.ascontiguousarray(np.moveaxis(probe, -1, 1))
-        for name, memory_format in (("torch", torch.contiguous_format),
-                                    ("torch channels_last", torch.channels_last)):
-            tx = torch.from_numpy(nchw).contiguous(memory_format=memory_format)
-            tg = torch.from_numpy(probe_nchw).contiguous(memory_format=memory_format)
+        for name, _, tx, tg in torch_layouts(images, probe):
             if backward:
                 tx.requires_grad_(True)
 
@@ -123,7 +118,7 @@ def run_pool(batch: int, rounds: int, torch_available: bool) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> list[str]:
     """The suite's markdown lines."""
-    from .runner import fmt
+    from .runner import fmt, ratio_cells
     lines = [f"Pooling at {SIZE}×{SIZE}, batch {result['batch']}; GB/s: input and output bytes "
              "(doubled for forward+backward) over the time; ratios > 1: lemmata faster:", "",
              "| op | input | pass | lemmata img/s | lemmata GB/s | torch img/s "
@@ -135,6 +130,5 @@ def table(result: dict[str, Any]) -> list[str]:
             f"| {c['case']} | {'×'.join(map(str, c['input'][1:]))} | {c['pass']} "
             f"| {fmt(rates['lemmata'])} | {fmt(c['gb_per_s']['lemmata'], 2)} "
             f"| {fmt(rates.get('torch'))} | {fmt(rates.get('torch channels_last'))} "
-            f"| {fmt(ratio.get('vs_torch'), 2)}× "
-            f"| {fmt(ratio.get('vs_torch_channels_last'), 2)}× |")
+            + ratio_cells(ratio))
     return lines + [""]

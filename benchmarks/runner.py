@@ -202,6 +202,12 @@ def fmt(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def ratio_cells(ratio: dict[str, float]) -> str:
+    """The last two cells of a table row: lemmata against torch and against channels_last."""
+    return (f"| {fmt(ratio.get('vs_torch'), 2)}× "
+            f"| {fmt(ratio.get('vs_torch_channels_last'), 2)}× |")
+
+
 
 def markdown(results: dict[str, Any]) -> str:
     """The results as markdown: one table per suite, then the machine line."""

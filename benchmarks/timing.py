@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import statistics
 import time
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -62,6 +62,18 @@ def round_ratio_quartiles(seconds: dict[str, list[float]], ours: str,
         return ratios[0], ratios[0]
     low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
     return low, high
+
+
+def torch_layouts(images: np.ndarray, probe: np.ndarray) -> Iterator[tuple[str, Any, Any, Any]]:
+    """For each PyTorch contender ("torch", "torch channels_last"): its name, its memory format,
+    and the channels-last ``images`` and ``probe`` as NCHW tensors in that format."""
+    import torch
+    nchw = np.ascontiguousarray(np.moveaxis(images, -1, 1))
+    probe_nchw = np.ascontiguousarray(np.moveaxis(probe, -1, 1))
+    for name, memory_format in (("torch", torch.contiguous_format),
+                                ("torch channels_last", torch.channels_last)):
+        yield (name, memory_format, torch.from_numpy(nchw).contiguous(memory_format=memory_format),
+               torch.from_numpy(probe_nchw).contiguous(memory_format=memory_format))
 
 
 def torch_ratios(seconds: dict[str, list[float]], ours: str = "lemmata") -> dict[str, float]:

@@ -133,7 +133,7 @@ def add_roofline(result: dict[str, Any], peak_gflops: float | None = None) -> di
 
 def table(results: list[dict[str, Any]]) -> list[str]:
     """The training suites' markdown: one table, one row per workload, then notes."""
-    from .runner import fmt
+    from .runner import fmt, ratio_cells
     lines = ["| workload | batch | lemmata img/s | torch img/s | torch channels_last img/s "
              "| vs torch | vs channels_last |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
@@ -141,8 +141,7 @@ def table(results: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {r['title']} | {r['batch']} | {fmt(rates['lemmata'])} "
             f"| {fmt(rates.get('torch'))} | {fmt(rates.get('torch channels_last'))} "
-            f"| {fmt(ratio.get('vs_torch'), 2)}× "
-            f"| {fmt(ratio.get('vs_torch_channels_last'), 2)}× |")
+            + ratio_cells(ratio))
     lines.append("")
     for r in results:
         notes = []
