@@ -69,12 +69,14 @@ to about 1e-6 relative.  Complex inputs (complex-step probes) keep the im2col ro
 """
 from __future__ import annotations
 
+import contextlib
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ContextManager
 
 import numpy as np
 
-from .threads import blas_single_threaded, op_threads, run_on_cores, share
+from .threads import (blas_single_threaded, op_threads, run_on_cores, share,
+                      single_threaded_blas)
 from .workspace import batch_chunks, scratch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -189,36 +191,62 @@ def _chunks(n: int, out_size: tuple[int, ...], c_in: int, c_out: int, itemsize: 
             for chunk in batch_chunks(n, per_image, minimum=-(-rows // tiles))]
 
 
-#: the weight gradient splits its chunks over the cores only when they are at least this many
-#: multiply-adds in all (16 · tiles · C_in · C_out): below it a thread's start and the wait for
-#: it (tens of µs) would outweigh the gain
+#: an op splits its chunks over the cores only when they are at least this many multiply-adds
+#: in all (16 · tiles · C_in · C_out): below it a thread's start and the wait for it (tens of
+#: µs) would outweigh the gain
 MIN_SPLIT_MACS = 1 << 24
-#: ... and only for a weight of at most this many entries per tap (C_in · C_out), see below
+#: the weight gradient splits only for a weight of at most this many entries per tap
+#: (C_in · C_out).  Its GEMMs reduce over the tiles into a C_out × C_in matrix, and a small one
+#: is a shape that OpenBLAS splits badly over two threads, while two threads that each sum half
+#: the batch with one-thread BLAS keep both cores busy.  Measured as the correlations below
+#: (ms, BLAS on two threads / two threads of half the batch): 64→64 on 32×32 maps 96 / 75,
+#: on 16×16 29 / 23, 32→64 on 32×32 69 / 53; the wider weights gained nothing or lost,
+#: 64→128 on 16×16 36 / 34, 128→128 54 / 54, 192→192 on 8×8 32 / 37.
 MAX_SPLIT_WEIGHT = 64 * 64
+#: the correlations (forward and input gradient) split only on maps of at least this many
+#: tiles per image (32×32 outputs) and for at least SPLIT_MIN_MACS multiply-adds per tile
+#: (C_in · C_out).  With BLAS on two threads their GEMMs need tall chunks (MIN_ROWS), whose
+#: operands (16 MB of tiles on 32×32 maps) stream through memory, and their transforms run on
+#: one core; two threads of half the batch each take the one-core plan, whose chunks stay in
+#: cache, and run the transforms on both cores.  Measured (batch 128, medians of 7 alternating
+#: rounds, each sample 0.15 s after the last BLAS call (see :func:`_around_split`), ms, BLAS on
+#: two threads / two threads of half the batch, forward and input gradient): 32×32 maps, 64→64
+#: 91 / 63 and 86 / 65, 32→64 58 / 55 and 63 / 53, but 16→64 41 / 43 and 44 / 42; on 16×16 and
+#: smaller maps the split was as often slower as faster (64→128 on 16×16 37 / 45 and 41 / 37,
+#: 128→128 53 / 40 and 50 / 44, 128→256 on 8×8 23 / 25 and 28 / 25, 512→512 on 4×4 38 / 38
+#: and 36 / 38).
+SPLIT_MIN_TILES = 256
+SPLIT_MIN_MACS = 32 * 64
 
 
-def _thread_chunks(n: int, out_size: tuple[int, ...], c_in: int, c_out: int,
-                   itemsize: int) -> list[list[tuple[slice, list[slice]]]]:
-    """The weight gradient's batch chunks (:func:`_chunks`) in groups, one per thread that will
-    sum them: one group, unless the op may use several cores
-    (:func:`~lemmata.ops.threads.op_threads`) and the plan for BLAS on one core has a chunk for
-    each.
-
-    Why only the weight gradient, and only of small weights: its GEMMs reduce over the tiles
-    into a C_out × C_in matrix, and a small one is a shape that OpenBLAS splits badly over two
-    threads, while two threads that each sum half the batch with one-thread BLAS keep both
-    cores busy.  The forward and input gradient's GEMMs split well, and their transforms, bound
-    by memory bandwidth, ran no faster on two threads at once.  Measured (batch 128, two cores,
-    medians of alternating rounds, ms, BLAS on two threads / two threads of half the batch):
-    64→64 on 32×32 maps, weight gradient 150 / 106 and 140 / 103 (forward 90 / 103); the wider
-    weights lost, 64→128 on 16×16 44 / 56, 128→128 57 / 78."""
+def _thread_chunks(n: int, out_size: tuple[int, ...], c_in: int, c_out: int, itemsize: int,
+                   pays: bool) -> list[list[tuple[slice, list[slice]]]]:
+    """The batch chunks (:func:`_chunks`) in groups, one per thread that will work through
+    them: one group, unless splitting ``pays`` for the op (its rule, above), the op may use
+    several cores (:func:`~lemmata.ops.threads.op_threads`), the work is at least
+    MIN_SPLIT_MACS and the plan for BLAS on one core has a chunk for each thread."""
     threads = op_threads()
-    if (threads > 1 and c_in * c_out <= MAX_SPLIT_WEIGHT
-            and 16 * n * _tile_count(out_size) * c_in * c_out >= MIN_SPLIT_MACS):
+    if pays and threads > 1 and 16 * n * _tile_count(out_size) * c_in * c_out >= MIN_SPLIT_MACS:
         plan = _chunks(n, out_size, c_in, c_out, itemsize, one_core=True)
         if len(plan) > 1:
             return [plan[r.start:r.stop] for r in share(len(plan), threads)]
     return [_chunks(n, out_size, c_in, c_out, itemsize)]
+
+
+def _correlation_groups(n: int, out_size: tuple[int, ...], c: int, k: int,
+                        itemsize: int) -> list[list[tuple[slice, list[slice]]]]:
+    """The forward's or input gradient's chunk groups (C → K channels, ``out_size`` maps)."""
+    pays = _tile_count(out_size) >= SPLIT_MIN_TILES and c * k >= SPLIT_MIN_MACS
+    return _thread_chunks(n, out_size, c, k, itemsize, pays)
+
+
+def _around_split(groups: list) -> ContextManager:
+    """The BLAS mode for an op's small products (the kernel transform and its adjoint) when its
+    chunks run on several cores: one thread.  OpenBLAS's threads spin for about 0.1 s after a
+    product before they sleep, on the very cores the split's threads need: the conv suite's
+    3×3 64→64 forward and backward, 128 images, medians of 15 alternating rounds, took 239 ms
+    with the 9-tap kernel transform on two BLAS threads, 198 ms on one (280 ms unsplit)."""
+    return single_threaded_blas() if len(groups) > 1 else contextlib.nullcontext()
 
 
 def _span(before: int, after: int, size: int) -> tuple[int, int]:
@@ -372,30 +400,40 @@ def kernel_tiles(w: np.ndarray) -> np.ndarray:
 
 
 def _correlate(x_last: np.ndarray, kernel: np.ndarray, padding: tuple[tuple[int, int], ...],
-               out: np.ndarray, order: tuple[int, ...] = _IN_ORDER) -> None:
+               out: np.ndarray, groups: list, order: tuple[int, ...] = _IN_ORDER) -> None:
     """out (n, H_out, W_out, K) ← the 3×3 stride-1 correlation of channels-last x (n, H, W, C),
     padded (or, where negative, cropped) by ``padding``, with transformed kernel tiles
-    ``kernel`` (16, C, K), slot s of which multiplies the tiles' slot s (see ``order``)."""
+    ``kernel`` (16, C, K), slot s of which multiplies the tiles' slot s (see ``order``).  Each
+    chunk writes its own rows of ``out``, so the chunk ``groups`` (:func:`_correlation_groups`)
+    run on a core each."""
     grid = _tile_grid(out.shape[1:3])
     c, k = kernel.shape[1:]
-    for rows, parts in _chunks(len(x_last), out.shape[1:3], c, k, out.dtype.itemsize):
-        x, y = x_last[rows], out[rows]
-        shape = (4, 4, len(x)) + grid
-        tiles = scratch("conv-columns", shape + (c,), out.dtype)
-        for part in parts:
-            _input_tiles(x[part], padding, grid, tiles[:, :, part], order)
-        products = scratch("conv-products", shape + (k,), out.dtype)
-        np.matmul(tiles.reshape(16, -1, c), kernel, out=products.reshape(16, -1, k))
-        for part in parts:
-            _output_transform(products[:, :, part], grid, y[part], order)
+
+    def run(chunks: list[tuple[slice, list[slice]]]) -> None:
+        for rows, parts in chunks:
+            x, y = x_last[rows], out[rows]
+            shape = (4, 4, len(x)) + grid
+            tiles = scratch("conv-columns", shape + (c,), out.dtype)
+            for part in parts:
+                _input_tiles(x[part], padding, grid, tiles[:, :, part], order)
+            products = scratch("conv-products", shape + (k,), out.dtype)
+            np.matmul(tiles.reshape(16, -1, c), kernel, out=products.reshape(16, -1, k))
+            for part in parts:
+                _output_transform(products[:, :, part], grid, y[part], order)
+
+    run_on_cores([functools.partial(run, group) for group in groups])
 
 
 def winograd_convolve(x_last: np.ndarray, w: np.ndarray, geometry: "ConvGeometry",
                       out: np.ndarray) -> np.ndarray:
     """C(x, w) of channels-last x (n, H, W, C_in) into ``out`` (n, H_out, W_out, C_out).
     Returns w's kernel tiles U (16, C_out, C_in), which the input gradient can use again."""
-    tiles = kernel_tiles(w)
-    _correlate(x_last, tiles.transpose(0, 2, 1), geometry.padding, out)   # (16, C_in, C_out)
+    groups = _correlation_groups(len(x_last), out.shape[1:3], w.shape[1], w.shape[0],
+                                 out.dtype.itemsize)
+    with _around_split(groups):
+        tiles = kernel_tiles(w)
+    _correlate(x_last, tiles.transpose(0, 2, 1), geometry.padding, out,     # (16, C_in, C_out)
+               groups)
     return tiles
 
 
@@ -405,9 +443,13 @@ def winograd_convolve_transpose(g_last: np.ndarray, w: np.ndarray, geometry: "Co
     correlation of g, padded by 2 − (forward padding), with the flipped kernel, whose tiles are
     w's own (``tiles``, :func:`kernel_tiles` of w, computed here if not given) in the slots
     that π swaps."""
-    tiles = kernel_tiles(w) if tiles is None else tiles            # (16, C_out, C_in)
+    groups = _correlation_groups(len(g_last), out.shape[1:3], w.shape[0], w.shape[1],
+                                 out.dtype.itemsize)
+    if tiles is None:
+        with _around_split(groups):
+            tiles = kernel_tiles(w)                                   # (16, C_out, C_in)
     padding = tuple((2 - before, 2 - after) for before, after in geometry.padding)
-    _correlate(g_last, tiles, padding, out, _FLIPPED)
+    _correlate(g_last, tiles, padding, out, groups, _FLIPPED)
 
 
 def winograd_weight_gradient(x_last: np.ndarray, g_last: np.ndarray,
@@ -435,9 +477,11 @@ def winograd_weight_gradient(x_last: np.ndarray, g_last: np.ndarray,
             total += partial
         return total
 
-    totals = run_on_cores([functools.partial(run, group) for group in
-                           _thread_chunks(n, geometry.out_size, c, k, dtype.itemsize)])
-    total = functools.reduce(np.add, totals)
+    groups = _thread_chunks(n, geometry.out_size, c, k, dtype.itemsize,
+                            pays=c * k <= MAX_SPLIT_WEIGHT)
+    total = functools.reduce(np.add, run_on_cores([functools.partial(run, group)
+                                                   for group in groups]))
     # ∂w (K·C, 9) = (∂L/∂U as (K·C, 16)) @ (D G ⊗ D G), written in w's own layout
     adjoint = np.ascontiguousarray(_KERNEL_ADJOINT, dtype=dtype)
-    return np.matmul(total.reshape(16, k * c).T, adjoint).reshape(k, c, 3, 3)
+    with _around_split(groups):
+        return np.matmul(total.reshape(16, k * c).T, adjoint).reshape(k, c, 3, 3)

@@ -11,9 +11,11 @@ Outside such a step an op has the machine to itself, but NumPy's elementwise pas
 core and only the GEMMs between them on all, and some GEMM shapes split badly over cores.  An op
 whose batch chunks are independent (each writes its own rows of the output, or its own partial
 sum) can run them on all cores at once, each thread with single-threaded BLAS
-(:func:`run_on_cores`): the same split as the data-parallel step, inside one op.  It pays only
-where the GEMMs split badly: memory-bound passes run no faster on two cores at once, since they
-share the memory bandwidth (see ``conv_winograd._thread_chunks``).
+(:func:`run_on_cores`): the same split as the data-parallel step, inside one op.  It pays where
+the GEMMs split badly, or where BLAS on several cores needs operands too large for the cache
+and the passes around the GEMMs are a large share of the work; passes that stream through
+memory anyway run little faster on two cores at once, since they share the memory bandwidth
+(the rules and measurements are in ``conv_winograd``).
 """
 from __future__ import annotations
 

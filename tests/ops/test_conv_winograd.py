@@ -331,6 +331,18 @@ def test_one_core_blas_takes_cache_sized_chunks_for_layers_up_to_64_by_128(monke
     assert threads.blas_single_threaded() and images_per_chunk(64, 64) == 2
 
 
+def _threads_used(monkeypatch) -> list[int]:
+    """Records how many jobs each run_on_cores call of the Winograd module gets."""
+    counts: list[int] = []
+
+    def counting(jobs):
+        counts.append(len(jobs))
+        return threads.run_on_cores(jobs)
+
+    monkeypatch.setattr(conv_winograd, "run_on_cores", counting)
+    return counts
+
+
 def test_weight_gradient_summed_on_several_threads_matches_one_thread(monkeypatch):
     """Outside a data-parallel step, a small weight's gradient sums half the batch on each core
     (one-thread BLAS each) and adds the halves: the same gradient as one sum, and as torch's."""
@@ -344,15 +356,59 @@ def test_weight_gradient_summed_on_several_threads_matches_one_thread(monkeypatc
     whole = winograd_weight_gradient(x, g, geometry)
     monkeypatch.setattr(conv_winograd, "op_threads", lambda: 2)
     monkeypatch.setattr(conv_winograd, "MIN_SPLIT_MACS", 0)
-    groups = conv_winograd._thread_chunks(6, (5, 5), 16, 8, 8)
+    groups = conv_winograd._thread_chunks(6, (5, 5), 16, 8, 8, pays=True)
     assert [sum(chunk.stop - chunk.start for chunk, _ in group) for group in groups] == [3, 3]
+    used = _threads_used(monkeypatch)
     split = winograd_weight_gradient(x, g, geometry)
+    assert used == [2]
     np.testing.assert_allclose(split, whole, rtol=1e-12, atol=1e-12)
     expected = torch.nn.grad.conv2d_weight(torch.tensor(x).permute(0, 3, 1, 2), (8, 16, 3, 3),
                                            torch.tensor(g).permute(0, 3, 1, 2), padding=1)
     np.testing.assert_allclose(split, expected.numpy(), rtol=1e-10, atol=1e-10)
     monkeypatch.setattr(conv_winograd, "MAX_SPLIT_WEIGHT", 16 * 8 - 1)   # wider weights: one sum
-    assert len(conv_winograd._thread_chunks(6, (5, 5), 16, 8, 8)) == 1
+    winograd_weight_gradient(x, g, geometry)
+    assert used == [2, 1]
+
+
+def test_correlations_split_over_cores_match_one_thread(monkeypatch):
+    """Outside a data-parallel step, the forward and the input gradient on maps of at least
+    SPLIT_MIN_TILES tiles an image run half the batch's chunks on each core, each chunk writing
+    its own rows: the same output as one thread, and as torch's."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 6, 5, 16))
+    w = rng.standard_normal((8, 16, 3, 3))
+    g = rng.standard_normal((6, 6, 5, 8))
+    geometry = _geometry((6, 5), [(1, 1), (1, 1)])
+    monkeypatch.setattr(workspace, "CHUNK_BYTES", 1)           # a chunk per image
+    monkeypatch.setattr(conv_winograd, "MIN_ROWS_THIN", 1)
+    monkeypatch.setattr(conv_winograd, "MIN_SPLIT_MACS", 0)
+    monkeypatch.setattr(conv_winograd, "SPLIT_MIN_MACS", 16 * 8)
+    used = _threads_used(monkeypatch)
+
+    def both(threads_allowed):
+        monkeypatch.setattr(conv_winograd, "op_threads", lambda: threads_allowed)
+        y, x_grad = np.empty((6, 6, 5, 8)), np.empty((6, 6, 5, 16))
+        winograd_convolve(x, w, geometry, y)
+        winograd_convolve_transpose(g, w, geometry, x_grad)
+        return y, x_grad
+
+    monkeypatch.setattr(conv_winograd, "SPLIT_MIN_TILES", 12)     # 3 × 3 tiles an image: none
+    assert conv_winograd._tile_count((6, 5)) == 9
+    whole = both(2)
+    assert used == [1, 1]
+    monkeypatch.setattr(conv_winograd, "SPLIT_MIN_TILES", 9)
+    split = both(2)
+    assert used == [1, 1, 2, 2]
+    tx, tw = torch.tensor(x).permute(0, 3, 1, 2), torch.tensor(w)
+    expected = (F.conv2d(tx, tw, padding=1).permute(0, 2, 3, 1).numpy(),
+                torch.nn.grad.conv2d_input(tx.shape, tw, torch.tensor(g).permute(0, 3, 1, 2),
+                                           padding=1).permute(0, 2, 3, 1).numpy())
+    for ours, one, theirs in zip(split, whole, expected):
+        np.testing.assert_allclose(ours, one, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
+    monkeypatch.setattr(conv_winograd, "SPLIT_MIN_MACS", 16 * 8 + 1)  # thinner: one thread
+    both(2)
+    assert used[-2:] == [1, 1]
 
 
 def test_winograd_output_is_channels_last_and_recycled_scratch_does_not_leak():
