@@ -9,8 +9,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-#: pause before each timed sample so that the other framework's idle threads stop spinning
-PAUSE_SECONDS = 0.05
+#: pause before each timed sample so that the other framework's idle threads stop spinning:
+#: after a product on two threads, OpenBLAS's worker spun for 105 ms (CPU time measured over a
+#: 200 ms sleep), so the 50 ms pause used before let it take a core from whatever ran next
+PAUSE_SECONDS = 0.15
 
 
 def alternate(contenders: dict[str, Callable[[], None]], rounds: int,
