@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
+from . import workspace
 from .arguments import as_tensor_like
 
 
@@ -30,6 +31,12 @@ class MatMul(Function):
             # left operand, untransposed, which OpenBLAS packs faster (64×4096 by 4096×4096 on
             # one core: 34.4 → 28.7 ms); copied back to C order (0.1 ms), as matmul returns it
             return np.ascontiguousarray(np.matmul(b.T, a.T).T)
+        if a.ndim == 2 and b.ndim == 2:
+            # a large product (F.linear's weight gradient: 67 MB for a 4096×4096 layer) into
+            # recycled memory, not fresh pages: Net's data-parallel step took 3,968 → 1,490 page
+            # faults, 1,211 → 1,184 ms
+            out = workspace.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+            return np.matmul(a, b, out=out)
         return np.matmul(a, b)
 
     @staticmethod
