@@ -251,10 +251,15 @@ class Node:
     """
 
     __slots__ = ("function", "ctx", "inputs", "trace", "_seen", "output_meta", "_released",
-                 "__weakref__")
+                 "hooks", "__weakref__")
 
     def __init__(self, function: type, ctx: Context, inputs: tuple, trace: str | None) -> None:
         self.function, self.ctx, self.trace = function, ctx, trace
+        # the output's gradient hooks (Tensor.register_hook): kept here, not on the tensor, so
+        # that they still run when the tensor itself was freed (PyTorch's behaviour), and a
+        # hook registered before an in-place update sees the gradient of the value it was
+        # registered on
+        self.hooks: list = []
         self._seen = tuple(None if t is None else t.grad_fn for t in inputs)
         # An intermediate input that neither this op nor the op that made it saved is held
         # weakly: the graph needs only its history (kept in _seen), and a strong reference would
@@ -459,7 +464,7 @@ def _run_backward(roots: Sequence["Tensor"], root_grads: Sequence["Tensor"],
             g = grads.pop(id(tensor), None)
             if g is None:
                 continue
-            for hook in tensor._hooks:
+            for hook in (tensor._hooks if tensor.grad_fn is None else tensor.grad_fn.hooks):
                 result = hook(g)
                 g = result if result is not None else g
             if wanted is not None:

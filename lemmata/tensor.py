@@ -114,8 +114,10 @@ class Tensor:
         Returns a handle whose ``remove()`` unregisters the hook (as PyTorch's)."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        self._hooks.append(hook)
-        return RemovableHandle(self._hooks, hook)
+        # a leaf keeps its hooks; an op's output leaves them with its grad_fn (see Node.hooks)
+        hooks = self._hooks if self.grad_fn is None else self.grad_fn.hooks
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
 
     def detach(self) -> "Tensor":
         """A leaf sharing this tensor's array, cut from the graph."""

@@ -340,6 +340,32 @@ def test_register_hook_sees_and_can_replace_the_gradient():
     assert_grad(x_l, x_t)
 
 
+def test_hooks_of_a_freed_intermediate_and_of_an_updated_tensor_run_as_in_torch():
+    """A hook stays with the op that made its tensor: it runs although the tensor was freed
+    before backward, and one registered before an in-place update sees the gradient of the value
+    it was registered on, one registered after it the updated value's."""
+    results = []
+    for lib in (lemmata, torch):
+        seen = []
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 2
+        y.register_hook(lambda g: seen.append(("freed", g.tolist())))
+        z = (y * y).sum()
+        del y
+        z.backward()
+        y = x * 2
+        handle = y.register_hook(lambda g: seen.append(("removed", g.tolist())))
+        y.register_hook(lambda g: seen.append(("before", g.tolist())))
+        w = y * 5
+        y.mul_(3)
+        y.register_hook(lambda g: seen.append(("after", g.tolist())))
+        handle.remove()
+        (y.sum() + w.sum()).backward()
+        results.append(seen)
+    assert results[0] == results[1]
+    assert [tag for tag, _ in results[0]] == ["freed", "after", "before"]
+
+
 def test_hook_handles_remove_the_hook():
     calls = []
     x = lemmata.tensor([1.0], requires_grad=True)
