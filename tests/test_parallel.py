@@ -258,3 +258,82 @@ def test_the_gil_switch_interval_is_lowered_during_the_step_and_restored():
         step(x, y)
     assert len(seen) == 2 and all(v <= 0.001 + 1e-12 for v in seen)
     assert sys.getswitchinterval() == before
+
+
+# ------------------------------------------------------------------------------ factored weights
+
+
+class TwoUses(nn.Module):
+    """A linear layer applied twice, its weight also used outside F.linear, a first layer whose
+    input needs no gradient, and a layer whose output the loss never sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(72, 6)
+        self.twice = nn.Linear(6, 6, bias=False)
+        self.head = nn.Linear(6, 5)
+        self.ignored = nn.Linear(6, 3)
+
+    def forward(self, x):
+        h = self.first(x.flatten(1)).tanh()
+        h = self.twice(self.twice(h).tanh())
+        self.ignored(h)
+        return self.head(h) + (self.twice.weight ** 2).sum()
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("make", [lambda: small_cnn(), lambda: TwoUses().double()])
+def test_factored_linear_weights_give_the_serial_gradients(monkeypatch, threads, reduction, make):
+    """With every 2-D weight's gradient formed from the whole batch (Gᵀ X after the shards),
+    the gradients are the serial step's: for a layer used twice, for a weight also used
+    outside F.linear (its autograd part added), for a first layer whose input needs no gradient
+    (not factored: nothing would carry the hook) and for a layer whose output is unused (no
+    gradient, as serially)."""
+    import lemmata.parallel as parallel
+    from lemmata.nn.linear_factors import LinearFactors
+    monkeypatch.setattr(parallel, "WHOLE_BATCH_ENTRIES", 1)
+    recorded = []
+    record = LinearFactors.record
+    monkeypatch.setattr(LinearFactors, "record",
+                        lambda self, x, y: recorded.append(x.shape) or record(self, x, y))
+    lemmata.manual_seed(3)
+    model = make()
+    x, y = batch()
+    loss_fn = nn.CrossEntropyLoss(reduction=reduction)
+    loss, grads = shard_gradients(model, loss_fn, x, y, threads=threads, reduction=reduction)
+    assert recorded                                           # the factored path ran
+    expected = loss_fn(model(x), y)
+    expected.backward()
+    np.testing.assert_allclose(loss.numpy(), expected.detach().numpy(), rtol=1e-12)
+    for (name, p), g in zip(model.named_parameters(), grads):
+        if p.grad is None:
+            assert g is None, name
+        else:
+            np.testing.assert_allclose(g.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-14,
+                                       err_msg=name)
+
+
+def test_recorded_factors_multiply_out_to_the_weight_gradient():
+    """Inside recording_linear_factors, F.linear leaves W out of the graph and keeps x (a copy,
+    so an in-place change after the layer cannot reach it) and ∂L/∂y: (∂L/∂y)ᵀ x is W's
+    gradient, for a batched (3-D) input too."""
+    import lemmata.nn.functional as F
+    from lemmata.nn.linear_factors import recording_linear_factors
+    rng = np.random.default_rng(4)
+    w = lemmata.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    x = lemmata.tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
+    probe = rng.standard_normal((2, 5, 4))
+    with recording_linear_factors([w]) as factors:
+        y = F.linear(x, w)
+        kept = x.detach().numpy().copy()
+        x.data.mul_(2.0)                                      # changed after the layer
+        (y * lemmata.tensor(probe)).sum().backward()
+    assert w.grad is None and x.grad is not None
+    (g, rows), = factors[id(w)].pairs()
+    np.testing.assert_array_equal(rows, kept.reshape(-1, 3))
+    np.testing.assert_allclose(g.T @ rows, probe.reshape(-1, 4).T @ kept.reshape(-1, 3),
+                               rtol=1e-12)
+    with recording_linear_factors([w]):
+        pass
+    assert lemmata.nn.linear_factors.factors_of(w) is None   # only inside the block

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import ops
 from .. import random as _random
+from ..autograd import is_grad_enabled
 from ..ops.conv import (
     conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
 )
@@ -24,6 +25,7 @@ from ..ops.pool import (
     max_pool2d, max_pool3d,
 )
 from ..tensor import Tensor
+from .linear_factors import factors_of
 from .loss import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, kl_div,
     l1_loss, mse_loss, nll_loss, smooth_l1_loss,
@@ -64,7 +66,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise RuntimeError(f"linear: input of shape {tuple(input.shape)} does not match weight of "
                            f"shape {tuple(weight.shape)} (expected last dim {weight.shape[1]})")
-    out = ops.matmul(input, ops.t(weight))
+    factors = factors_of(weight)
+    if factors is not None and input.requires_grad and is_grad_enabled():
+        # the weight's gradient is left to its factors (lemmata.nn.linear_factors)
+        out = ops.matmul(input, ops.t(Tensor(weight._data)))
+        factors.record(input, out)
+    else:
+        out = ops.matmul(input, ops.t(weight))
     if bias is not None:
         if tuple(bias.shape) not in ((weight.shape[0],), ()):
             raise RuntimeError(f"linear: bias of shape {tuple(bias.shape)} does not match "
