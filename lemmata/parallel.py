@@ -18,7 +18,10 @@ one thread (``threadpoolctl``; the limit is process-wide, so every worker's BLAS
 single-threaded) and restored afterwards, subnormal numbers are flushed to zero
 (:func:`flush_denormals`), and the GIL changes hands at least every millisecond
 (:func:`gil_switch_interval`).  After the shards, the gradient sum and the optimizer's
-per-parameter updates are shared among the threads as well.
+per-parameter updates are shared among the threads as well.  A large weight used by F.linear
+(at least WHOLE_BATCH_ENTRIES entries) is left out of the shards' gradients: they record its
+factors (:mod:`lemmata.nn.linear_factors`), and its gradient is one product over the whole
+batch, ∇W = Σ_t (n_t/N) G_tᵀ X_t = Gᵀ X with the shards' rows stacked.
 
 Randomness: every shard draws its dropout masks (and any other random numbers) from its own
 generator, spawned from the global generator in shard order before the threads start, so a step
