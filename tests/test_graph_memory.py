@@ -58,3 +58,26 @@ def test_a_network_step_frees_pre_activations():
     assert outputs[0]() is None
     loss.backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_backward_frees_each_saved_activation_once_its_last_use_has_run():
+    """As in PyTorch: a layer's activation, saved by the ops that use it, is released during
+    backward as soon as those ops' backward has run, not when the whole graph goes.  Checked
+    from a hook on the first layer's output, which runs after every later layer's backward."""
+    rng = np.random.default_rng(3)
+    x = lemmata.tensor(rng.standard_normal((4, 5)), requires_grad=True)
+    w1, w2 = (lemmata.tensor(rng.standard_normal((5, 5)), requires_grad=True) for _ in range(2))
+    h1 = (x @ w1).relu()          # saved by ReLU (its output) and by the next matmul (input)
+    h2 = (h1 @ w2).relu()         # saved likewise, by ReLU and by the product below
+    loss = (h2 @ w2).sum()
+    alive = {"h2": weakref.ref(h2)}
+    seen = []
+    h1.register_hook(lambda g: seen.append(alive["h2"]() is None))
+    del h2
+    loss.backward()
+    assert seen == [True]
+    expected = torch.tensor(x.detach().numpy(), requires_grad=True)
+    t1, t2 = (torch.tensor(w.detach().numpy(), requires_grad=True) for w in (w1, w2))
+    ((expected @ t1).relu() @ t2).relu().__matmul__(t2).sum().backward()
+    for ours, theirs in ((x, expected), (w1, t1), (w2, t2)):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
