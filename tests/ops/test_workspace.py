@@ -27,6 +27,28 @@ def test_a_buffer_is_reused_only_when_no_view_of_it_is_alive():
     assert not np.shares_memory(c, b)
 
 
+def test_a_new_buffer_takes_a_pooled_size_below_twice_the_request():
+    """So that a buffer freed by one array serves a later, somewhat larger one: 40 MB, then
+    48 MB while it is busy (a new buffer of its own), then 40 MB again while both are busy
+    (a 48 MB buffer), then, with only that one idle, 48 MB: it is reused.  A request of half
+    the smallest pooled size or less keeps its own size."""
+    workspace.release_scratch()
+    mb = 1 << 20
+    first = workspace.empty((40 * mb,), np.uint8)
+    second = workspace.empty((48 * mb,), np.uint8)
+    third = workspace.empty((40 * mb,), np.uint8)
+    assert third.base.nbytes == 48 * mb
+    address = third.base.ctypes.data
+    del third
+    gc.collect()
+    again = workspace.empty((48 * mb,), np.uint8)
+    assert again.ctypes.data == address
+    small = workspace.empty((20 * mb,), np.uint8)            # 40 MB is not below twice 20
+    assert small.base.nbytes == 20 * mb
+    del first, second, again, small
+    workspace.release_scratch()
+
+
 def test_small_arrays_are_not_pooled_and_shapes_and_dtypes_are_kept():
     small = workspace.empty((3, 4), np.float64)
     assert small.shape == (3, 4) and small.dtype == np.float64 and small.base is None
