@@ -36,13 +36,16 @@ __all__ = ["CHUNK_BYTES", "POOL_MIN_BYTES", "POOL_MAX_BYTES", "scratch", "scratc
            "channels_first", "in_blocks"]
 
 #: the size an op aims for when it splits the batch: the intermediates of one chunk.  At 8 MB
-#: some chunk-sized arrays reached POOL_MIN_BYTES and stayed pooled: the NiN step's peak memory
+#: (when outputs were pooled from 8 MB on) some chunk-sized arrays reached POOL_MIN_BYTES and
+#: stayed pooled: the NiN step's peak memory
 #: (two threads, batch 128) was 895 MB, at 6 / 4 / 2 MB 864 / 860 / 856 MB; the serial NiN and
 #: Net steps and the conv suite's im2col shapes ran as fast at 4 MB as at 8 (±2 %).
 CHUNK_BYTES = 4 << 20
-#: outputs at least this large are recycled; smaller ones malloc reuses well enough (on the NiN
-#: step a 4 MB threshold was 2 % faster but held 50 MB more, 16 MB was 5 % slower)
-POOL_MIN_BYTES = 8 << 20
+#: outputs at least this large are recycled.  Below 8 MB, malloc's reuse depends on the
+#: process's history: in a fresh process LeNet-5's serial step (batch 128) faulted 1,775 pages a
+#: step and took 28.5 ms, against 2 faults and 19–23 ms with 256 KB; the NiN step's peak rose
+#: 697 → 720 MB (and 1 MB pooled as much)
+POOL_MIN_BYTES = 256 << 10
 #: idle recycled buffers beyond this many bytes per thread are released, least recently used
 #: sizes first
 POOL_MAX_BYTES = 2 << 30
