@@ -155,7 +155,7 @@ def _whole_batch_products(results: list, weights: list[float], params: Sequence[
             continue
         g_rows = np.concatenate([g for g, _ in pairs])
         x_rows = np.concatenate([x for _, x in pairs])
-        out = workspace.empty(p.shape, np.result_type(g_rows, x_rows))
+        out = workspace.empty(p.shape, p._data.dtype)      # as autograd gives it: W's dtype
 
         def product(rows: range) -> None:
             np.matmul(g_rows[:, rows.start:rows.stop].T, x_rows, out=out[rows.start:rows.stop])
