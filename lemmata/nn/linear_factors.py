@@ -60,16 +60,16 @@ class LinearFactors:
 def recording_linear_factors(weights: Iterable[Tensor]) -> Iterator[dict[int, LinearFactors]]:
     """Within the block, in this thread, F.linear records the factors of ``weights``' gradients
     (see the module docstring); yields them by ``id`` of the weight."""
-    table = {id(w): LinearFactors() for w in weights}
-    previous = getattr(_local, "table", None)
-    _local.table = table
+    tables = _local.__dict__.setdefault("tables", [])      # innermost block last
+    tables.append({id(w): LinearFactors() for w in weights})
     try:
-        yield table
+        yield tables[-1]
     finally:
-        _local.table = previous
+        tables.pop()
 
 
 def factors_of(weight: Tensor) -> LinearFactors | None:
-    """Where F.linear should record ``weight``'s factors in this thread, or None."""
-    table = getattr(_local, "table", None)
-    return None if table is None else table.get(id(weight))
+    """Where F.linear should record ``weight``'s factors in this thread (the innermost block's
+    table), or None."""
+    tables = getattr(_local, "tables", None)
+    return tables[-1].get(id(weight)) if tables else None
