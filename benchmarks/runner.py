@@ -208,7 +208,6 @@ def ratio_cells(ratio: dict[str, float]) -> str:
             f"| {fmt(ratio.get('vs_torch_channels_last'), 2)}× |")
 
 
-
 def markdown(results: dict[str, Any]) -> str:
     """The results as markdown: one table per suite, then the machine line."""
     from . import conv, gemm, memory, overhead, pool, training

@@ -399,6 +399,13 @@ def kernel_tiles(w: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------ the three maps
 
 
+def _split_kernel_tiles(w: np.ndarray, groups: list) -> np.ndarray:
+    """:func:`kernel_tiles` of w in the BLAS mode of an op that runs ``groups`` of chunks
+    (:func:`_around_split`)."""
+    with _around_split(groups):
+        return kernel_tiles(w)
+
+
 def _correlate(x_last: np.ndarray, kernel: np.ndarray, padding: tuple[tuple[int, int], ...],
                out: np.ndarray, groups: list, order: tuple[int, ...] = _IN_ORDER) -> None:
     """out (n, H_out, W_out, K) ← the 3×3 stride-1 correlation of channels-last x (n, H, W, C),
@@ -430,8 +437,7 @@ def winograd_convolve(x_last: np.ndarray, w: np.ndarray, geometry: "ConvGeometry
     Returns w's kernel tiles U (16, C_out, C_in), which the input gradient can use again."""
     groups = _correlation_groups(len(x_last), out.shape[1:3], w.shape[1], w.shape[0],
                                  out.dtype.itemsize)
-    with _around_split(groups):
-        tiles = kernel_tiles(w)
+    tiles = _split_kernel_tiles(w, groups)
     _correlate(x_last, tiles.transpose(0, 2, 1), geometry.padding, out,     # (16, C_in, C_out)
                groups)
     return tiles
@@ -445,9 +451,7 @@ def winograd_convolve_transpose(g_last: np.ndarray, w: np.ndarray, geometry: "Co
     that π swaps."""
     groups = _correlation_groups(len(g_last), out.shape[1:3], w.shape[0], w.shape[1],
                                  out.dtype.itemsize)
-    if tiles is None:
-        with _around_split(groups):
-            tiles = kernel_tiles(w)                                   # (16, C_out, C_in)
+    tiles = _split_kernel_tiles(w, groups) if tiles is None else tiles   # (16, C_out, C_in)
     padding = tuple((2 - before, 2 - after) for before, after in geometry.padding)
     _correlate(g_last, tiles, padding, out, groups, _FLIPPED)
 
