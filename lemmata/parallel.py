@@ -58,6 +58,7 @@ from .ops import workspace
 from .ops.threads import gil_switch_interval, run_concurrently, share, single_threaded_blas
 from .nn.norm import _BatchNorm
 from .optim.optimizer import Optimizer
+from .parallel_workers import ShardWorkers
 from .tensor import Tensor
 
 __all__ = ["DataParallelStep", "shard_gradients", "single_threaded_blas", "flush_denormals",
@@ -170,12 +171,14 @@ def _whole_batch_products(results: list, weights: list[float], params: Sequence[
 def shard_gradients(model: Module, loss_fn: Callable, inputs: Any, targets: Any,
                     threads: int = 2, reduction: str = "mean",
                     pool: ThreadPoolExecutor | None = None,
-                    flush: bool = True) -> tuple[Tensor, list]:
+                    flush: bool = True, workers: ShardWorkers | None = None) -> tuple[Tensor, list]:
     """The loss of the whole batch and its gradients with respect to the model's trainable
     parameters, computed on ``threads`` shards of the batch in parallel.
 
     ``reduction`` says how ``loss_fn`` combines samples: "mean" (shard gradients weighted by
     n_t/N) or "sum" (weights 1).  ``flush`` runs the shards under :func:`flush_denormals`.
+    With ``workers`` (:class:`~lemmata.parallel_workers.ShardWorkers` for this model and loss),
+    every shard but the first runs in a worker process instead of a thread.
     Returns ``(loss, grads)``, with ``grads[i]`` for the i-th parameter of
     ``model.parameters()`` that requires grad (None if unused).  ``.grad`` is not touched.
     """
@@ -202,14 +205,17 @@ def shard_gradients(model: Module, loss_fn: Callable, inputs: Any, targets: Any,
                 f"threads=1")
     # one generator per shard, spawned in shard order from the global one
     seeds = _random.generator().integers(0, 2 ** 63, size=len(bounds))
+    # a worker process would have to send the factors back: its shards keep plain gradients
     factored = ([p for p in params if p.ndim == 2 and p.numel() >= WHOLE_BATCH_ENTRIES]
-                if len(bounds) > 1 else [])
+                if len(bounds) > 1 and workers is None else [])
     jobs = [(model, loss_fn, inputs[a:b], targets[a:b], params,
              np.random.Generator(np.random.PCG64(int(seed))), flush, factored)
             for (a, b), seed in zip(bounds, seeds)]
     weights = [(b - a) / n if reduction == "mean" else 1.0 for a, b in bounds]
     if len(jobs) == 1:
         return _weighted_sum([_shard_loss_and_gradients(*jobs[0])], weights, len(params))
+    if workers is not None:
+        return _gradients_in_processes(workers, jobs, bounds, seeds, weights, flush)
     own_pool = pool is None
     pool = ThreadPoolExecutor(len(jobs) - 1) if own_pool else pool
     try:
@@ -224,6 +230,24 @@ def shard_gradients(model: Module, loss_fn: Callable, inputs: Any, targets: Any,
     finally:
         if own_pool:
             pool.shutdown()
+
+
+def _gradients_in_processes(workers: ShardWorkers, jobs: list, bounds: list, seeds: Any,
+                            weights: list[float], flush: bool) -> tuple[Tensor, list]:
+    """shard_gradients with the shards after the first in ``workers``' processes, the first
+    computed here meanwhile (with one BLAS thread, to leave the other cores to the workers)."""
+    workers.send([(b, job[2], job[3], seed) for b, job, seed in
+                  zip(bounds[1:], jobs[1:], seeds[1:])], flush)
+    try:
+        with single_threaded_blas():
+            first = _shard_loss_and_gradients(*jobs[0])
+    except BaseException:
+        workers.discard()
+        raise
+    loss, grads = _weighted_sum([first] + workers.receive(), weights, len(jobs[0][4]))
+    # a worker's gradient taken as it is lies in the shared block, which the next step overwrites
+    return loss, [g if g is None or not workers.owns(g._data) else Tensor(g._data.copy())
+                  for g in grads]
 
 
 def _balanced(sizes: Sequence[int], bins: int) -> list[list[int]]:
@@ -320,23 +344,42 @@ class DataParallelStep:
     Models with BatchNorm layers in training mode are refused (ValueError).  ``flush``
     (default True) computes the shards with subnormal numbers flushed to zero
     (:func:`flush_denormals`), as PyTorch's CPU kernels effectively do.
+
+    ``backend``: "threads" (the default) runs the shards on threads of this process;
+    "processes" runs every shard but the first in a worker process of its own
+    (:mod:`lemmata.parallel_workers`), which pays for small models, whose shards are mostly
+    Python and so take turns on the GIL (LeNet-5).  The two give the same result up to float
+    rounding; "processes" needs a picklable model and loss function and leaves out the
+    whole-batch linear weight gradients.  ``threads`` is the number of shards either way.
     """
 
+    BACKENDS = ("threads", "processes")
+
     def __init__(self, model: Module, loss_fn: Callable, optimizer: Any, threads: int = 2,
-                 reduction: str | None = None, flush: bool = True) -> None:
+                 reduction: str | None = None, flush: bool = True,
+                 backend: str = "threads") -> None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"DataParallelStep: threads must be a positive int, got {threads!r}")
+        if backend not in self.BACKENDS:
+            raise ValueError(f"DataParallelStep: backend must be one of {self.BACKENDS}, got "
+                             f"{backend!r}")
         self.model, self.loss_fn, self.optimizer, self.threads = model, loss_fn, optimizer, threads
-        self.flush = flush
+        self.flush, self.backend = flush, backend
         self.reduction = reduction if reduction is not None else getattr(loss_fn, "reduction",
                                                                          "mean")
-        self._pool = (ThreadPoolExecutor(threads - 1, thread_name_prefix="lemmata-parallel")
-                      if threads > 1 else None)
+        self._pool = self._workers = None
+        if threads > 1 and backend == "threads":
+            self._pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="lemmata-parallel")
+        elif threads > 1:
+            self._workers = ShardWorkers(model, loss_fn, threads - 1)
 
     def gradients(self, inputs: Any, targets: Any) -> tuple[Tensor, list]:
         """(loss, gradients) of the whole batch, without touching ``.grad`` or stepping."""
+        if self.backend == "processes" and self.threads > 1 and self._workers is None:
+            raise RuntimeError("DataParallelStep: the step is closed (its worker processes are "
+                               "stopped); make a new DataParallelStep")
         return shard_gradients(self.model, self.loss_fn, inputs, targets, self.threads,
-                               self.reduction, self._pool, self.flush)
+                               self.reduction, self._pool, self.flush, self._workers)
 
     def __call__(self, inputs: Any, targets: Any) -> Tensor:
         loss, grads = self.gradients(inputs, targets)
@@ -347,10 +390,14 @@ class DataParallelStep:
         return loss
 
     def close(self) -> None:
-        """Stop the worker threads (also done when the step is garbage collected)."""
+        """Stop the worker threads or processes (also done when the step is garbage
+        collected)."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
     def __enter__(self) -> "DataParallelStep":
         return self
@@ -366,4 +413,4 @@ class DataParallelStep:
 
     def __repr__(self) -> str:
         return (f"DataParallelStep(model={type(self.model).__name__}, threads={self.threads}, "
-                f"reduction={self.reduction!r})")
+                f"reduction={self.reduction!r}, backend={self.backend!r})")

@@ -1,0 +1,160 @@
+"""Data parallelism over worker processes: DataParallelStep(backend="processes") gives the
+threaded step's results, follows the parent model's state, and fails clearly."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lemmata
+from lemmata import nn, optim
+from lemmata.parallel import DataParallelStep
+
+from test_parallel import batch, small_cnn
+
+
+def twin_steps(threads=3, reduction="mean", dropout=0.5, momentum=0.9):
+    """A threaded and a process step on two copies of one model."""
+    lemmata.manual_seed(3)
+    a, b = small_cnn(dropout=dropout), small_cnn(dropout=dropout)
+    b.load_state_dict({k: v.clone() for k, v in a.state_dict().items()})
+    loss_fn = nn.CrossEntropyLoss(reduction=reduction)
+    threaded = DataParallelStep(a, loss_fn, optim.SGD(a.parameters(), lr=0.1, momentum=momentum),
+                                threads=threads)
+    processes = DataParallelStep(b, loss_fn, optim.SGD(b.parameters(), lr=0.1,
+                                                        momentum=momentum),
+                                 threads=threads, backend="processes")
+    return (a, threaded), (b, processes)
+
+
+def same_step(pair, x, y):
+    """Run both steps from the same global seed; their losses, gradients and parameters agree."""
+    losses = []
+    for model, step in pair:
+        lemmata.manual_seed(11)
+        losses.append(step(x, y).numpy())
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
+    (a, _), (b, _) = pair
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert (p.grad is None) == (q.grad is None)
+        if p.grad is not None:
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10,
+                                   atol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_processes_give_the_threaded_step(reduction):
+    """Three shards (two worker processes) with dropout on, uneven shards, two SGD steps with
+    momentum: the same dropout masks (the same per-shard seeds), losses, gradients and
+    parameters as threads, so the workers see each step's updated weights."""
+    pair = twin_steps(reduction=reduction)
+    try:
+        for seed in (0, 1):
+            same_step(pair, *batch(seed=seed))
+    finally:
+        for _, step in pair:
+            step.close()
+
+
+def test_workers_follow_the_parents_modes_flags_and_weights():
+    """eval() (dropout off), a frozen parameter and an in-place change of a weight, all made in
+    the parent between steps, hold in the workers."""
+    pair = twin_steps()
+    x, y = batch()
+    try:
+        same_step(pair, x, y)
+        for model, _ in pair:
+            model.eval()
+            model[0].bias.requires_grad_(False)
+            with lemmata.no_grad():
+                model[0].weight.mul_(0.5)
+        same_step(pair, x, y)
+        (_, _), (b, _) = pair
+        assert b[0].bias.grad is not None        # the first step's, left alone
+        for model, _ in pair:
+            model.train()
+        same_step(pair, x, y)
+    finally:
+        for _, step in pair:
+            step.close()
+
+
+def test_gradients_do_not_change_under_the_user_after_the_step():
+    """A gradient that is one worker's alone (its parameter is used by that shard only) is
+    copied out of the shared block, which the next step overwrites."""
+    model = small_cnn()
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    with DataParallelStep(model, loss_fn, optim.SGD(model.parameters(), lr=0.0), threads=2,
+                          backend="processes") as step:
+        x, y = batch(seed=0)
+        step(x, y)
+        kept = [p.grad.numpy().copy() for p in model.parameters()]
+        grads = [p.grad for p in model.parameters()]
+        step(*batch(seed=1))
+        for g, before in zip(grads, kept):
+            np.testing.assert_array_equal(g.numpy(), before)
+
+
+def test_a_worker_error_is_raised_in_the_parent_and_the_step_goes_on():
+    """A label out of range in the second shard fails in the worker: the parent raises the same
+    error, noting the shard; the next good batch still steps."""
+    model = small_cnn()
+    x, y = batch()
+    bad = y.numpy().copy()
+    bad[-1] = 9                                     # 5 classes
+    serial_error = None
+    try:
+        nn.CrossEntropyLoss()(model(x), lemmata.tensor(bad))
+    except Exception as error:                      # the serial step's error, for its type
+        serial_error = error
+    assert serial_error is not None
+    with DataParallelStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                          threads=2, backend="processes") as step:
+        with pytest.raises(type(serial_error)) as raised:
+            step(x, lemmata.tensor(bad))
+        assert "samples 6:11 failed in its worker" in "".join(raised.value.__notes__)
+        bad[-1], bad[0] = 0, 9                      # now the parent's own shard fails
+        with pytest.raises(type(serial_error)):
+            step(x, lemmata.tensor(bad))
+        assert np.isfinite(step(x, y).item())
+
+
+def test_bad_uses_fail_clearly():
+    model = small_cnn()
+    x, y = batch()
+    with pytest.raises(ValueError, match="backend must be one of"):
+        DataParallelStep(model, nn.CrossEntropyLoss(), None, backend="gpu")
+    with pytest.raises(TypeError, match="pickling them failed"):
+        DataParallelStep(model, lambda out, target: nn.functional.cross_entropy(out, target),
+                         None, backend="processes")
+    step = DataParallelStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                            threads=2, backend="processes")
+    model[-1] = nn.Linear(4 * 3 * 3, 7).double()    # a new head: other shapes
+    with pytest.raises(ValueError, match="changed since the step was made"):
+        step(x, y)
+    step.close()
+    step.close()                                    # idempotent
+    with pytest.raises(RuntimeError, match="the step is closed"):
+        step(x, y)
+    assert "backend='processes'" in repr(step)
+
+
+def test_one_shard_runs_here():
+    """A batch of one sample makes one shard, computed in the parent: no worker is asked."""
+    model = small_cnn()
+    x, y = batch(n=1)
+    with DataParallelStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                          threads=2, backend="processes") as step:
+        assert np.isfinite(step(x, y).item())
+
+
+def test_a_dead_worker_is_reported():
+    model = small_cnn()
+    x, y = batch()
+    step = DataParallelStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                            threads=2, backend="processes")
+    step._workers._processes[0].kill()
+    step._workers._processes[0].join()
+    with pytest.raises(RuntimeError, match="worker process"):
+        step(x, y)
+    step.close()
