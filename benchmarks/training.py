@@ -2,8 +2,9 @@
 
 One step is zero_grad + forward + cross-entropy + backward + SGD (momentum 0.9) on a fixed
 random float32 batch, dropout on.  lemmata runs its documented fast path,
-``lemmata.parallel.DataParallelStep`` with ``--threads`` threads (default: one per CPU), each
-running its shard with one BLAS thread; "lemmata, 1 thread" (``--serial``) is the plain serial
+``lemmata.parallel.DataParallelStep`` with ``--threads`` shards (default: one per CPU), each
+run with one BLAS thread, on threads or, where the workload says so (``backend``), in worker
+processes; "lemmata, 1 thread" (``--serial``) is the plain serial
 step (BLAS on ``--threads`` threads), for reference.  PyTorch, with
 ``torch.set_num_threads(--threads)``, runs its default NCHW model and the same model converted
 to channels_last, from the same initial weights.
@@ -24,8 +25,14 @@ from .timing import (alternate, gemm_peak, median, round_ratio_quartiles,
 WORKLOADS: dict[str, dict[str, Any]] = {
     "nin": dict(title="NiN (seed 000), 3×32×32", model="NiN", shape=(3, 32, 32), repeat=1),
     "net": dict(title="Net (seed 002), 3×32×32", model="Net", shape=(3, 32, 32), repeat=1),
-    "lenet5": dict(title="LeNet-5, 1×28×28", model="LeNet5", shape=(1, 28, 28), repeat=10),
+    "lenet5": dict(title="LeNet-5, 1×28×28", model="LeNet5", shape=(1, 28, 28), repeat=10,
+                   backend="processes"),
 }
+#: a workload's ``backend`` is its DataParallelStep backend (default "threads").  LeNet-5's
+#: shards are mostly Python, which threads run one at a time (its threaded step was slower than
+#: the serial one: 6,300 against 9,500 img/s with processes, alternating in one run); NiN's and
+#: Net's are NumPy and BLAS calls, which run concurrently on threads, and Net's threaded step
+#: also takes its FC weight gradients as whole-batch products (see lemmata.parallel).
 
 LEARNING_RATE, MOMENTUM = 0.01, 0.9
 
@@ -40,7 +47,8 @@ def _lemmata_contenders(workload: dict, images: np.ndarray, labels: np.ndarray,
     parallel_model.load_state_dict(model.state_dict())
     step = DataParallelStep(parallel_model, loss_fn,
                             optim.SGD(parallel_model.parameters(), lr=LEARNING_RATE,
-                                      momentum=MOMENTUM), threads=threads)
+                                      momentum=MOMENTUM), threads=threads,
+                            backend=workload.get("backend", "threads"))
     serial_optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
 
     def serial() -> None:
@@ -99,7 +107,7 @@ def run_training(key: str, batch: int, rounds: int, torch_available: bool,
         seconds.update(alternate(reference, max(1, rounds // 3), repeat=workload["repeat"]))
     result: dict[str, Any] = {
         "workload": key, "title": workload["title"], "batch": batch, "rounds": rounds,
-        "threads": threads,
+        "threads": threads, "backend": workload.get("backend", "threads"),
         "img_per_s": {name: batch / median(s) for name, s in seconds.items()},
         "samples_s": {name: [round(v, 5) for v in s] for name, s in seconds.items()},
         "gflop_per_img": training_gflop_per_image(source_model, workload["shape"]),
@@ -145,6 +153,8 @@ def table(results: list[dict[str, Any]]) -> list[str]:
     lines.append("")
     for r in results:
         notes = []
+        if r.get("backend", "threads") != "threads":
+            notes.append(f"lemmata's data-parallel step on {r['backend']}")
         if "lemmata, 1 thread" in r["img_per_s"]:
             notes.append(f"serial step (one thread, multi-threaded BLAS) "
                          f"{fmt(r['img_per_s']['lemmata, 1 thread'])} img/s")
