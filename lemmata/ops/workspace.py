@@ -105,6 +105,28 @@ def scratch_like(role: str, array: np.ndarray, dtype: Any) -> np.ndarray:
     return memory.transpose(np.argsort(order))
 
 
+#: the most elements :func:`zeros_like` serves (a 4 MB float32 array, read-only, made once per
+#: dtype; calloc maps it to the zero page, so reading it costs no memory traffic)
+ZEROS_ELEMENTS = 1 << 20
+_zeros: dict[np.dtype, np.ndarray] = {}
+
+
+def zeros_like(array: np.ndarray) -> np.ndarray | None:
+    """A read-only zero array with ``array``'s shape, dtype and memory order, or None when it has
+    more than ZEROS_ELEMENTS elements.  For ufuncs that take a zero operand: NumPy runs a
+    broadcast scalar operand in a plain loop, a same-layout array one in SIMD (see ReLU)."""
+    if array.size > ZEROS_ELEMENTS:
+        return None
+    flat = _zeros.get(array.dtype)
+    if flat is None:
+        flat = np.zeros(ZEROS_ELEMENTS, dtype=array.dtype)
+        flat.flags.writeable = False
+        flat = _zeros.setdefault(array.dtype, flat)
+    order = _memory_order(array)
+    memory = flat[:array.size].reshape(tuple(array.shape[axis] for axis in order))
+    return memory.transpose(np.argsort(order))
+
+
 def _idle(buffer: np.ndarray) -> bool:
     """True when no array views ``buffer`` (every view holds a reference to it)."""
     return _references(buffer) <= _IDLE + 1

@@ -76,3 +76,25 @@ def test_batch_chunks_cover_the_batch_with_a_minimum_size():
     assert chunks == [slice(0, 4), slice(4, 8), slice(8, 10)]
     assert workspace.batch_chunks(5, 1) == [slice(0, 5)]
     assert workspace.batch_chunks(0, 1) == []
+
+
+def test_zeros_like_is_a_read_only_zero_array_in_the_same_layout():
+    x = np.ones((4, 5, 3, 3), np.float32).transpose(0, 3, 1, 2)      # channels-last memory
+    z = workspace.zeros_like(x)
+    assert z.shape == x.shape and z.dtype == x.dtype and z.strides == x.strides
+    assert not z.flags.writeable and not z.any()
+    assert workspace.zeros_like(np.ones(3)).dtype == np.float64
+    assert workspace.zeros_like(np.ones(workspace.ZEROS_ELEMENTS + 1, np.float32)) is None
+
+
+def test_relu_against_the_zero_array_is_relu():
+    """Dense, channels-last, strided and large (scalar-operand) inputs, with inf and NaN."""
+    import lemmata
+    from lemmata.nn import functional as F
+
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((6, 4, 8, 8)).astype(np.float32)
+    base[0, 0, 0, :3] = [np.inf, -np.inf, np.nan]
+    big = rng.standard_normal(workspace.ZEROS_ELEMENTS + 7).astype(np.float32)
+    for x in (base, base.transpose(0, 2, 3, 1), base[:, ::2, 1:], big):
+        np.testing.assert_array_equal(F.relu(lemmata.tensor(x)).numpy(), np.maximum(x, 0))
