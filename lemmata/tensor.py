@@ -846,4 +846,7 @@ class Tensor:
         return ops.outer(self, other)
 
 
+from . import autograd as _autograd  # noqa: E402
 from . import ops  # noqa: E402  (ops import Tensor; bound last to break the cycle)
+
+_autograd.Tensor = Tensor

@@ -98,11 +98,20 @@ def _memory_order(array: np.ndarray) -> list[int]:
     return sorted(range(array.ndim), key=lambda axis: -abs(array.strides[axis]))
 
 
+def _in_memory_order(memory: np.ndarray, order: list[int]) -> np.ndarray:
+    """``memory`` (C-ordered, its axes ``order``) seen with the original axis order: the inverse
+    permutation, in plain Python (np.argsort of a list costs more than the transpose itself)."""
+    inverse = [0] * len(order)
+    for position, axis in enumerate(order):
+        inverse[axis] = position
+    return memory.transpose(inverse)
+
+
 def scratch_like(role: str, array: np.ndarray, dtype: Any) -> np.ndarray:
     """:func:`scratch` with ``array``'s shape and memory order."""
     order = _memory_order(array)
     memory = scratch(role, tuple(array.shape[axis] for axis in order), dtype)
-    return memory.transpose(np.argsort(order))
+    return _in_memory_order(memory, order)
 
 
 #: the most elements :func:`zeros_like` serves (a 4 MB float32 array, read-only, made once per
@@ -122,9 +131,11 @@ def zeros_like(array: np.ndarray) -> np.ndarray | None:
         flat = np.zeros(ZEROS_ELEMENTS, dtype=array.dtype)
         flat.flags.writeable = False
         flat = _zeros.setdefault(array.dtype, flat)
+    if array.flags.c_contiguous:
+        return flat[:array.size].reshape(array.shape)
     order = _memory_order(array)
-    memory = flat[:array.size].reshape(tuple(array.shape[axis] for axis in order))
-    return memory.transpose(np.argsort(order))
+    return _in_memory_order(flat[:array.size].reshape(tuple(array.shape[axis] for axis in order)),
+                            order)
 
 
 def _idle(buffer: np.ndarray) -> bool:
@@ -177,8 +188,7 @@ def empty_like(array: np.ndarray, dtype: Any = None) -> np.ndarray:
     if array.ndim < 2 or array.flags.c_contiguous:
         return empty(array.shape, dtype)
     order = _memory_order(array)
-    memory = empty(tuple(array.shape[axis] for axis in order), dtype)
-    return memory.transpose(np.argsort(order))
+    return _in_memory_order(empty(tuple(array.shape[axis] for axis in order), dtype), order)
 
 
 def _trim(pool: OrderedDict, budget: int) -> None:
