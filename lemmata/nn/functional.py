@@ -19,6 +19,7 @@ from ..autograd import is_grad_enabled
 from ..ops.conv import (
     conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
 )
+from ..ops.linalg import linear as linear_op
 from ..ops.pool import (
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
     adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d,
@@ -66,19 +67,19 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise RuntimeError(f"linear: input of shape {tuple(input.shape)} does not match weight of "
                            f"shape {tuple(weight.shape)} (expected last dim {weight.shape[1]})")
-    factors = factors_of(weight)
-    if factors is not None and input.requires_grad and is_grad_enabled():
-        # the weight's gradient is left to its factors (lemmata.nn.linear_factors)
-        out = ops.matmul(input, ops.t(Tensor(weight._data)))
-        factors.record(input, out)
-    else:
-        out = ops.matmul(input, ops.t(weight))
     if bias is not None:
+        _tensor(bias, "linear", "bias")
         if tuple(bias.shape) not in ((weight.shape[0],), ()):
             raise RuntimeError(f"linear: bias of shape {tuple(bias.shape)} does not match "
                                f"out_features={weight.shape[0]}")
-        out = out + bias
-    return out
+    factors = factors_of(weight)
+    if factors is not None and input.requires_grad and is_grad_enabled():
+        # the weight's gradient is left to its factors (lemmata.nn.linear_factors); ∂L/∂y is
+        # the same with the bias added in the op
+        out = linear_op(input, Tensor(weight._data), bias)
+        factors.record(input, out)
+        return out
+    return linear_op(input, weight, bias)
 
 
 # ------------------------------------------------------------------------------ normalisation

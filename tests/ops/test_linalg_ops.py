@@ -161,3 +161,58 @@ def test_product_with_a_transposed_right_operand_is_c_ordered_and_exact(rows):
     np.testing.assert_allclose(x.grad.numpy(), g @ w.detach().numpy(), rtol=1e-14)
     np.testing.assert_allclose(w.grad.numpy(), g.T @ x.detach().numpy(), rtol=1e-14)
     assert w.grad.numpy().flags.c_contiguous
+
+
+# ------------------------------------------------------------------------------ F.linear's op
+
+
+@st.composite
+def linear_shapes(draw):
+    """x (*lead, in), W (out, in) and the bias: none, (out,) or a scalar; any side may be 0."""
+    lead = draw(st.lists(st.integers(0, 3), min_size=0, max_size=2))
+    n_in, n_out = draw(st.integers(0, 3)), draw(st.integers(0, 4))
+    bias = draw(st.sampled_from(["none", "vector", "scalar"]))
+    return tuple(lead) + (n_in,), (n_out, n_in), {"none": None, "vector": (n_out,),
+                                                  "scalar": ()}[bias]
+
+
+@given(linear_shapes(), seeds)
+def test_linear_op_gradients_and_torch_parity(shapes, seed):
+    """x Wᵀ + b as one op: finite differences, the complex step and PyTorch, values and
+    gradients, float64 and float32, 1-D and batched x, with and without a bias."""
+    import torch.nn.functional as TF
+    from lemmata.nn import functional as F
+
+    x_shape, w_shape, b_shape = shapes
+    r = np.random.default_rng(seed)
+    arrays = [r.standard_normal(x_shape), r.standard_normal(w_shape)]
+    if b_shape is not None:
+        arrays.append(r.standard_normal(b_shape))
+    _check_all(F.linear, TF.linear, arrays)
+
+
+@pytest.mark.parametrize("rows", [2, 12])
+def test_linear_op_higher_derivatives_and_layouts(rows):
+    """Second and third derivatives against PyTorch on both product forms (fewer rows than
+    outputs: (W xᵀ)ᵀ; more: x Wᵀ); the output and the weight gradient C-ordered."""
+    import torch.nn.functional as TF
+    from lemmata.nn import functional as F
+
+    arrays = [values((rows, 3), "any", 1), values((5, 3), "any", 2), values((5,), "any", 3)]
+    check_higher_derivatives(lambda x, w, b: F.linear(x, w, b) ** 2,
+                             lambda x, w, b: TF.linear(x, w, b) ** 2, arrays)
+    x, w, b = (lemmata.tensor(a, requires_grad=True) for a in arrays)
+    y = F.linear(x, w, b)
+    assert y.detach().numpy().flags.c_contiguous
+    y.sum().backward()
+    assert w.grad.numpy().flags.c_contiguous
+
+
+def test_linear_op_promotes_like_matmul_and_add():
+    x = lemmata.tensor([[1.0, 2.0]], dtype=lemmata.float32)
+    w = lemmata.tensor([[0.5, 0.25]], dtype=lemmata.float64)
+    from lemmata.nn import functional as F
+    assert F.linear(x, w).dtype == (x @ w.t()).dtype
+    assert F.linear(x, x, lemmata.tensor(1.0, dtype=lemmata.float64)).dtype == lemmata.float32
+    with pytest.raises(TypeError, match="linear: bias must be a Tensor"):
+        F.linear(x, x, [1.0])
