@@ -91,6 +91,12 @@ def fma(a: Any, b: Any, c: Any, out: np.ndarray | None = None) -> np.ndarray:
     shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
     if out is None:
         out = np.empty(shape, dtype=dtype)
+    if math.prod(shape) <= FMA_BLOCK:
+        # one block: a small temporary, no scratch buffer or loop (an optimizer's step over a
+        # small model's parameters is mostly this call: LeNet-5's SGD step 292 → 225 µs)
+        np.copyto(out, np.add(np.multiply(a, b, dtype=work), c, dtype=work),
+                  casting="same_kind")
+        return out
     rows = shape[0] if shape else 1
     step = max(1, FMA_BLOCK // max(1, math.prod(shape[1:])))
     part_of = scratch("fma-work", (min(step, rows),) + shape[1:], work)
