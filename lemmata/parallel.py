@@ -23,6 +23,10 @@ per-parameter updates are shared among the threads as well.  A large weight used
 factors (:mod:`lemmata.nn.linear_factors`), and its gradient is one product over the whole
 batch, ∇W = Σ_t (n_t/N) G_tᵀ X_t = Gᵀ X with the shards' rows stacked.
 
+Small models are the exception: their shards are mostly Python, which threads run one at a
+time, so ``DataParallelStep(..., backend="processes")`` runs the shards after the first in
+worker processes instead, each with its own GIL (:mod:`lemmata.parallel_workers`).
+
 Randomness: every shard draws its dropout masks (and any other random numbers) from its own
 generator, spawned from the global generator in shard order before the threads start, so a step
 is reproducible under ``manual_seed`` whatever the thread scheduling.  The masks are not the
@@ -193,6 +197,10 @@ def shard_gradients(model: Module, loss_fn: Callable, inputs: Any, targets: Any,
     n = inputs.shape[0]
     if len(targets) != n:
         raise ValueError(f"shard_gradients: {len(targets)} targets for a batch of {n} inputs")
+    if workers is not None and (workers.model is not model or workers.loss_fn is not loss_fn):
+        raise ValueError("shard_gradients: the worker processes hold another model or loss "
+                         "function (the ones given when they were started); make a new "
+                         "DataParallelStep for these")
     params = [p for p in model.parameters() if p.requires_grad]
     bounds = _shard_bounds(n, threads)
     if len(bounds) > 1:
@@ -348,9 +356,11 @@ class DataParallelStep:
     ``backend``: "threads" (the default) runs the shards on threads of this process;
     "processes" runs every shard but the first in a worker process of its own
     (:mod:`lemmata.parallel_workers`), which pays for small models, whose shards are mostly
-    Python and so take turns on the GIL (LeNet-5).  The two give the same result up to float
-    rounding; "processes" needs a picklable model and loss function and leaves out the
-    whole-batch linear weight gradients.  ``threads`` is the number of shards either way.
+    Python and so take turns on the GIL (LeNet-5).  The two give the same result, to the last
+    bit unless a large linear weight takes the threads' whole-batch gradient (which processes
+    leave out).  The workers keep the model and loss function given here (a picklable pair);
+    each step hands them the model's current parameters, buffers, training modes and
+    requires_grad flags.  ``threads`` is the number of shards either way.
     """
 
     BACKENDS = ("threads", "processes")

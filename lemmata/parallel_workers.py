@@ -35,6 +35,7 @@ import pickle
 import signal
 import traceback
 from dataclasses import dataclass
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Sequence
 
 import numpy as np
@@ -83,6 +84,11 @@ def _views(block: Any, slots: Sequence[_Slot]) -> list[np.ndarray]:
 def _state_tensors(model: Module) -> list[Tensor]:
     """The tensors a worker's model must share with the parent's: parameters, then buffers."""
     return list(model.parameters()) + list(model.buffers())
+
+
+def _structure(model: Module) -> list[tuple[str, type]]:
+    """The model's modules by name and class: what a worker's copy was made from."""
+    return [(name, type(module)) for name, module in model.named_modules()]
 
 
 # ---------------------------------------------------------------------------- the worker side
@@ -141,7 +147,7 @@ def _compute_shard(model: Module, loss_fn: Any, grads: list[np.ndarray], request
 def _error_reply(error: BaseException) -> tuple:
     text = "".join(traceback.format_exception(error))
     try:
-        pickle.dumps(error)
+        pickle.loads(pickle.dumps(error))   # some exceptions pickle but cannot be rebuilt
     except Exception:
         error = None
     return "error", error, text
@@ -162,7 +168,8 @@ class ShardWorkers:
                 f"the worker processes as a pickle, and pickling them failed ({error}); use nn "
                 f"modules or module-level functions, not lambdas or closures, or "
                 f"backend='threads'") from error
-        self.model = model
+        self.model, self.loss_fn = model, loss_fn
+        self._structure = _structure(model)
         state = [t._data for t in _state_tensors(model)]
         self._state_slots, state_size = _layout(state)
         self._grad_slots, grad_size = _layout([p._data for p in model.parameters()])
@@ -194,7 +201,12 @@ class ShardWorkers:
         return len(self._connections)
 
     def _share_state(self) -> None:
-        """Copy the parent model's parameters and buffers into the shared block."""
+        """Copy the parent model's parameters and buffers into the shared block, once its
+        modules and arrays are checked to be those the workers hold copies of."""
+        if _structure(self.model) != self._structure:
+            raise ValueError("DataParallelStep: the model's modules changed since the step was "
+                             "made (its worker processes hold copies of the old ones); make a "
+                             "new DataParallelStep")
         tensors = _state_tensors(self.model)
         layout = [(tuple(t.shape), t.dtype) for t in tensors]
         expected = [(s.shape, s.dtype) for s in self._state_slots]
@@ -220,19 +232,26 @@ class ShardWorkers:
         common = dict(trainable=[p.requires_grad for p in self.model.parameters()],
                       training=[m.training for m in self.model.modules()],
                       default_dtype=dtypes.get_default_dtype(), flush=flush)
-        for connection, (bounds, inputs, targets, seed) in zip(self._connections, shards):
+        requests = []
+        for bounds, inputs, targets, seed in shards:       # all pickled before any is sent
             try:
-                connection.send(dict(common, inputs=np.asarray(inputs._data), targets=targets,
-                                     seed=int(seed)))
+                requests.append(ForkingPickler.dumps(dict(
+                    common, inputs=np.asarray(inputs._data), targets=targets, seed=int(seed))))
             except Exception as error:
-                self._fail(f"could not send the shard of samples {bounds[0]}:{bounds[1]} to a "
-                           f"worker process ({error})", error)
-            self._pending.append((connection, bounds))
+                raise TypeError(f"DataParallelStep: the targets of samples {bounds[0]}:"
+                                f"{bounds[1]} go to a worker process as a pickle, and pickling "
+                                f"them failed ({error})") from error
+        try:
+            for connection, request, (bounds, *_) in zip(self._connections, requests, shards):
+                connection.send_bytes(request)
+                self._pending.append((connection, bounds))
+        except BaseException as error:
+            self._stop_on(error, "could not hand a worker process its shard")
 
     def receive(self) -> list[tuple[Tensor, list]]:
-        """The pending shards' (loss, gradients), gradients as Tensors on the shared block (valid
-        until the next ``send``), one per parameter that requires grad (None where unused).
-        Raises the first shard's error after collecting every shard."""
+        """The pending shards' (loss, gradients), gradients as Tensors on the shared blocks
+        (valid until the next ``send``), one per parameter that requires grad (None where
+        unused).  Raises the first shard's error after collecting every shard."""
         pending, self._pending = self._pending, []
         trainable = [i for i, p in enumerate(self.model.parameters()) if p.requires_grad]
         results, failure = [], None
@@ -240,11 +259,10 @@ class ShardWorkers:
             worker = self._connections.index(connection)
             try:
                 reply = connection.recv()
-            except (EOFError, OSError) as error:
-                process = self._processes[worker]
-                process.join(timeout=1)
-                self._fail(f"the worker process computing samples {start}:{stop} stopped "
-                           f"(exit code {process.exitcode})", error)
+            except BaseException as error:   # also Ctrl-C: a late reply would desynchronise
+                self._processes[worker].join(timeout=1)
+                self._stop_on(error, f"the worker process computing samples {start}:{stop} "
+                                     f"stopped (exit code {self._processes[worker].exitcode})")
             if reply[0] == "error":
                 if failure is None:
                     failure = (reply, start, stop)
@@ -269,19 +287,23 @@ class ShardWorkers:
         try:
             for connection, _ in pending:
                 connection.recv()
-        except BaseException:
-            self.close()
-            raise
+        except BaseException as error:
+            self._stop_on(error, "a worker process stopped")
 
     def owns(self, array: np.ndarray) -> bool:
         """Whether ``array`` lies in a shared gradient block (and so changes next step)."""
         return any(np.may_share_memory(array, np.frombuffer(block, dtype=np.uint8))
                    for block in self._grad_blocks)
 
-    def _fail(self, message: str, error: BaseException) -> None:
+    def _stop_on(self, error: BaseException, message: str) -> None:
+        """Stop the workers, whose replies could no longer be matched to steps, and raise: a
+        RuntimeError saying ``message`` for a broken pipe or a dead worker, else ``error``
+        itself (a KeyboardInterrupt stays one)."""
         self.close()
-        raise RuntimeError(f"DataParallelStep: {message}; its worker processes are stopped, "
-                           f"make a new DataParallelStep") from error
+        if isinstance(error, (EOFError, OSError)):
+            raise RuntimeError(f"DataParallelStep: {message}; its worker processes are stopped, "
+                               f"make a new DataParallelStep") from error
+        raise error
 
     def close(self) -> None:
         """Stop the workers (idempotent)."""

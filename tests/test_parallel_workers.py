@@ -129,8 +129,13 @@ def test_bad_uses_fail_clearly():
                          None, backend="processes")
     step = DataParallelStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
                             threads=2, backend="processes")
-    model[-1] = nn.Linear(4 * 3 * 3, 7).double()    # a new head: other shapes
-    with pytest.raises(ValueError, match="changed since the step was made"):
+    model[1] = nn.Tanh()                            # another module, no parameters
+    with pytest.raises(ValueError, match="modules changed since the step was made"):
+        step(x, y)
+    model[1] = nn.ReLU()
+    step(x, y)
+    model[-1].weight = nn.Parameter(lemmata.zeros(7, 4 * 3 * 3, dtype=lemmata.float64))
+    with pytest.raises(ValueError, match="parameters and buffers changed"):
         step(x, y)
     step.close()
     step.close()                                    # idempotent
@@ -158,3 +163,41 @@ def test_a_dead_worker_is_reported():
     with pytest.raises(RuntimeError, match="worker process"):
         step(x, y)
     step.close()
+
+
+def test_unpicklable_targets_fail_before_anything_is_sent():
+    """Targets whose shard cannot be pickled raise a TypeError naming the samples; nothing was
+    sent, so the step still works."""
+    import threading
+
+    class Targets:
+        """Labels whose slices carry a lock (which cannot be pickled)."""
+
+        def __init__(self, labels):
+            self.labels, self.lock = labels, threading.Lock()
+
+        def __len__(self):
+            return len(self.labels)
+
+        def __getitem__(self, index):
+            return Targets(self.labels[index])
+
+    model = small_cnn()
+    x, y = batch()
+    with DataParallelStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                          threads=2, backend="processes") as step:
+        with pytest.raises(TypeError, match="targets of samples 6:11"):
+            step(x, Targets(y))
+        assert np.isfinite(step(x, y).item())
+
+
+def test_the_model_and_loss_function_are_those_the_workers_hold():
+    """The workers hold the model and loss function given at construction: another one set on
+    the step afterwards is refused, not silently ignored."""
+    model = small_cnn()
+    x, y = batch()
+    with DataParallelStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                          threads=2, backend="processes") as step:
+        step.loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+        with pytest.raises(ValueError, match="loss function"):
+            step(x, y)
