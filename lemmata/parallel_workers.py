@@ -24,7 +24,9 @@ The workers are started once, by the ``spawn`` method: a fresh interpreter each,
 a process whose BLAS and pool threads are running is unsafe.  They get the model and the loss
 function as a pickle, so both must be picklable (nn modules are; a lambda is not), and, as for
 any spawned process, a script that makes the step must guard its top level with
-``if __name__ == "__main__":``.  Each worker keeps BLAS on one thread and ignores Ctrl-C (the
+``if __name__ == "__main__":``; a worker that cannot rebuild them (a class that a fresh
+interpreter cannot import) says so, with its traceback, when the step is made.  Each worker
+keeps BLAS on one thread and ignores Ctrl-C (the
 parent handles it); it exits when the parent closes the step or goes away.
 """
 from __future__ import annotations
@@ -99,10 +101,15 @@ def _serve(connection: Any, pickled: bytes, state_block: Any, state_slots: list[
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .ops.threads import single_threaded_blas
 
-    model, loss_fn = pickle.loads(pickled)
-    for tensor, view in zip(_state_tensors(model), _views(state_block, state_slots)):
-        tensor._data = view
-    grads = _views(grad_block, grad_slots)
+    try:
+        model, loss_fn = pickle.loads(pickled)
+        for tensor, view in zip(_state_tensors(model), _views(state_block, state_slots)):
+            tensor._data = view
+        grads = _views(grad_block, grad_slots)
+    except BaseException as error:              # e.g. a class the fresh interpreter cannot find
+        connection.send(_error_reply(error))
+        return
+    connection.send(("ready",))
     with single_threaded_blas():
         while True:
             try:
@@ -193,9 +200,28 @@ class ShardWorkers:
                 there.close()
                 self._processes.append(process)
                 self._connections.append(here)
+            for connection in self._connections:
+                self._wait_until_ready(connection)
         except BaseException:
             self.close()
             raise
+
+    @staticmethod
+    def _wait_until_ready(connection: Any) -> None:
+        """The worker's first word: ready, or why it could not rebuild the model."""
+        try:
+            reply = connection.recv()
+        except (EOFError, OSError) as error:
+            raise RuntimeError("DataParallelStep(backend='processes'): a worker process exited "
+                               "while starting") from error
+        if reply[0] == "error":
+            _, error, text = reply
+            raise RuntimeError(
+                f"DataParallelStep(backend='processes'): a worker process could not rebuild the "
+                f"model and the loss function from their pickle. Their classes and functions "
+                f"must be importable in a fresh interpreter: defined at the top level of a "
+                f"module, not inside a function or under `if __name__ == \"__main__\":`. The "
+                f"worker's traceback:\n{text}") from error
 
     def __len__(self) -> int:
         return len(self._connections)

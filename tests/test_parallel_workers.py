@@ -201,3 +201,46 @@ def test_the_model_and_loss_function_are_those_the_workers_hold():
         step.loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
         with pytest.raises(ValueError, match="loss function"):
             step(x, y)
+
+
+def test_a_model_the_workers_cannot_rebuild_fails_at_construction(monkeypatch):
+    """A class that pickles here but that a fresh interpreter cannot import (here: a module that
+    exists only in this process) fails when the step is made, with the worker's traceback."""
+    import sys
+    import types
+
+    phantom = types.ModuleType("phantom_layers")
+
+    class Phantom(nn.Module):
+        def forward(self, x):
+            return x
+
+    Phantom.__module__, Phantom.__qualname__ = "phantom_layers", "Phantom"
+    phantom.Phantom = Phantom
+    monkeypatch.setitem(sys.modules, "phantom_layers", phantom)
+    model = nn.Sequential(small_cnn(), Phantom())
+    with pytest.raises(RuntimeError, match="could not rebuild the model") as raised:
+        DataParallelStep(model, nn.CrossEntropyLoss(), None, threads=2, backend="processes")
+    assert "phantom_layers" in str(raised.value)
+
+
+def test_a_layer_used_twice_stays_one_in_the_workers():
+    """A layer applied twice: the pickle keeps it one module, so the workers' copy has the
+    parent's parameters, once each, and the step equals the threaded one."""
+    def twice():
+        lemmata.manual_seed(4)
+        shared = nn.Linear(72, 72)
+        return nn.Sequential(nn.Flatten(), shared, nn.Tanh(), shared, nn.Tanh(),
+                             nn.Linear(72, 5)).double()
+
+    x, y = batch()
+    grads = []
+    for backend in ("threads", "processes"):
+        model = twice()
+        with DataParallelStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                              threads=2, backend=backend) as step:
+            step(x, y)
+        grads.append([p.grad.numpy() for p in model.parameters()])
+    assert len(grads[0]) == 4                        # the shared layer's weight and bias once
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
