@@ -26,8 +26,8 @@ function as a pickle, so both must be picklable (nn modules are; a lambda is not
 any spawned process, a script that makes the step must guard its top level with
 ``if __name__ == "__main__":``; a worker that cannot rebuild them (a class that a fresh
 interpreter cannot import) says so, with its traceback, when the step is made.  Each worker
-keeps BLAS on one thread and ignores Ctrl-C (the
-parent handles it); it exits when the parent closes the step or goes away.
+keeps BLAS on one thread and ignores Ctrl-C (the parent handles it); it exits when the parent
+closes the step or goes away.
 """
 from __future__ import annotations
 
