@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import ops
 from ..ops.arguments import real
+from ..ops.reduce import PickedSum
 from ..tensor import Tensor
 from .module import Module
 
@@ -262,6 +263,10 @@ def _class_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_
 def _nll(log_probs: Tensor, class_dim: int, safe: np.ndarray, keep: np.ndarray, w: np.ndarray,
          total: Any, weighted: bool, reduction: str) -> Tensor:
     """ℓᵢ = −w_{yᵢ}·log pᵢ[yᵢ] (0 where ignored), reduced; the mean divides by Σ w_{yᵢ}."""
+    if reduction != "none":
+        return PickedSum.apply(log_probs, index=safe, coefficients=-w, keep=keep, dim=class_dim,
+                               divisor=np.asarray(total, dtype=log_probs.dtype)
+                               if reduction == "mean" else None)
     index = Tensor(np.expand_dims(safe, class_dim))
     picked = ops.gather(log_probs, class_dim, index).squeeze(class_dim)
     losses = -picked
@@ -269,11 +274,7 @@ def _nll(log_probs: Tensor, class_dim: int, safe: np.ndarray, keep: np.ndarray, 
         losses = losses * Tensor(w)
     if not keep.all():
         losses = ops.where(keep, losses, 0)
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return losses.sum()
-    return losses.sum() / Tensor(np.asarray(total, dtype=log_probs.dtype))
+    return losses
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,

@@ -293,6 +293,33 @@ class Prod(Function):
         return g * _prod_of_others(x, ctx.dim), None, None
 
 
+class PickedSum(Function):
+    """Σ_i c_i · x[i, y_i] / d, the picks x[i, y_i] taken along ``dim`` at ``index`` y, with
+    coefficients c, the ``keep`` mask (a term that is not kept counts 0 even where x is inf or
+    NaN) and an optional divisor d: the negative log-likelihood's pick and reduction (nll_loss
+    and cross_entropy, 'sum' and 'mean', c = −w) as one op.
+
+    Linear in x: ∂/∂x is the constant C, zero but for C[i, y_i] = c_i / d where kept, so the
+    backward is one multiplication, g · C, and differentiable again.  As gather, squeeze, neg,
+    sum and div it was five ops forward and about as many backward (LeNet-5's training step:
+    52 → 43 ops)."""
+
+    @staticmethod
+    def forward(ctx, x, *, index, coefficients, keep, dim, divisor=None):
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, np.expand_dims(index, dim)
+        ctx.scaled = np.where(keep, coefficients if divisor is None else coefficients / divisor,
+                              0)
+        picked = np.take_along_axis(x, ctx.index, axis=dim).squeeze(dim)
+        total = np.where(keep, picked * coefficients, 0).sum()
+        return np.asarray(total if divisor is None else total / divisor, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        slope = np.zeros(ctx.shape, dtype=ctx.scaled.dtype)
+        np.put_along_axis(slope, ctx.index, np.expand_dims(ctx.scaled, ctx.dim), axis=ctx.dim)
+        return g * Tensor(slope)
+
+
 # ------------------------------------------------------------------------------ functional forms
 
 

@@ -273,6 +273,11 @@ def _gradient_cases():
          [rng.standard_normal((3, 4)), q]),
         ("nll_loss", lambda x: F.nll_loss(x, lemmata.tensor(y), w, reduction="none"),
          [rng.standard_normal((3, 4))]),
+        ("nll_loss mean, ignored and weighted", lambda x: F.nll_loss(
+            x, lemmata.tensor(np.array([2, 1, 0])), w, ignore_index=1),
+         [rng.standard_normal((3, 4))]),
+        ("nll_loss unbatched sum", lambda x: F.nll_loss(x, lemmata.tensor(2), reduction="sum"),
+         [rng.standard_normal(4)]),
         ("mse_loss", lambda x, t: F.mse_loss(x, t), [rng.standard_normal((3, 4)),
                                                      rng.standard_normal((3, 4))]),
         ("l1_loss", lambda x, t: F.l1_loss(x, t, reduction="sum"),
@@ -469,3 +474,38 @@ def test_errors_name_the_loss_and_the_values():
     with pytest.raises(ValueError, match=r"cross_entropy: ignore_index=1 is not supported for "
                                          r"probability"):
         F.cross_entropy(x, x, ignore_index=1)
+
+
+def test_picked_sum_keeps_ignored_terms_out_and_matches_torch_at_the_edges():
+    """The pick-and-reduce op (nll_loss, cross_entropy): an inf pick counts, an ignored row's
+    −inf does not, an all-ignored mean is NaN with zero gradients, as in PyTorch."""
+    x = np.array([[1.0, -np.inf, 0.5], [0.2, 0.3, 0.1]])
+    cases = [(F.nll_loss, TF.nll_loss, x, np.array([1, -100])),
+             (F.nll_loss, TF.nll_loss, x[1:], np.array([-100])),
+             (F.cross_entropy, TF.cross_entropy, x, np.array([-100, 0]))]
+    for ours, theirs, logits, y in cases:
+        lx = lemmata.tensor(logits, requires_grad=True)
+        tx = torch.tensor(logits, requires_grad=True)
+        got, expected = ours(lx, lemmata.tensor(y)), theirs(tx, torch.tensor(y))
+        np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-15)
+        got.backward()
+        expected.backward()
+        np.testing.assert_allclose(lx.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=0)
+
+
+def test_cross_entropy_hessian_matches_torch():
+    """Second derivatives through the pick-and-reduce op (its backward is a product with a
+    constant, so double backward reaches log_softmax's curvature)."""
+    rng = _rng(3)
+    x = rng.standard_normal((3, 4))
+    y, w = np.array([2, 0, 3]), rng.random(4) + 0.5
+
+    def ours(t):
+        return F.cross_entropy(t, lemmata.tensor(y), lemmata.tensor(w))
+
+    def theirs(t):
+        return TF.cross_entropy(t, torch.tensor(y), torch.tensor(w))
+
+    got = lemmata.func.hessian(ours, lemmata.tensor(x)).numpy()
+    expected = torch.autograd.functional.hessian(theirs, torch.tensor(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-14)
