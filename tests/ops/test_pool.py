@@ -356,3 +356,17 @@ def test_empty_batch_gives_empty_output_and_gradient(pool):
     x = lemmata.zeros(0, 3, 8, 8, requires_grad=True)
     (gx,) = lemmata.autograd.grad(pool(x).sum(), [x], create_graph=True)
     assert tuple(gx.shape) == (0, 3, 8, 8)
+
+
+def test_max_pool_backward_of_a_flattened_output_matches_torch():
+    """A gradient that comes back through a Flatten is NCHW while the pool's buffers are
+    channels-last (the scatter copies it first): the input gradient is still PyTorch's."""
+    rng = np.random.default_rng(11)
+    data = rng.standard_normal((3, 5, 6, 6))
+    x = lemmata.tensor(np.ascontiguousarray(data.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2),
+                       requires_grad=True)                 # channels-last memory, like a conv's
+    tx = torch.tensor(data, requires_grad=True)
+    w = rng.standard_normal((3, 5 * 3 * 3))
+    (lemmata.nn.functional.max_pool2d(x, 2).flatten(1) * lemmata.tensor(w)).sum().backward()
+    (torch.nn.functional.max_pool2d(tx, 2).flatten(1) * torch.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
