@@ -20,6 +20,7 @@ from ..ops.conv import (
     conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
 )
 from ..ops.linalg import linear as linear_op
+from ..ops.workspace import in_layout_of
 from ..ops.pool import (
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
     adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d,
@@ -204,9 +205,7 @@ def _draw_in_memory_order(shape: tuple[int, ...], like: np.ndarray) -> np.ndarra
     C-contiguous input these are exactly ``generator().random(shape)``."""
     if shape != like.shape or like.flags.c_contiguous:
         return _random.generator().random(shape)
-    order = sorted(range(like.ndim), key=lambda axis: -abs(like.strides[axis]))
-    draws = _random.generator().random(tuple(shape[axis] for axis in order))
-    return draws.transpose(np.argsort(order))
+    return in_layout_of(like, _random.generator().random)
 
 
 def _masked(input: Tensor, p: float, mask_shape: tuple[int, ...]) -> Tensor:

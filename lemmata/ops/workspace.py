@@ -27,13 +27,13 @@ import math
 import sys
 import threading
 from collections import OrderedDict
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 __all__ = ["CHUNK_BYTES", "POOL_MIN_BYTES", "POOL_MAX_BYTES", "scratch", "scratch_like", "empty",
            "empty_like", "batch_chunks", "release_scratch", "rows_per_run", "channels_last",
-           "channels_first", "in_blocks"]
+           "channels_first", "in_blocks", "in_layout_of", "zeros_like"]
 
 #: the size an op aims for when it splits the batch: the intermediates of one chunk.  At 8 MB
 #: (when outputs were pooled from 8 MB on) some chunk-sized arrays reached POOL_MIN_BYTES and
@@ -98,9 +98,13 @@ def _memory_order(array: np.ndarray) -> list[int]:
     return sorted(range(array.ndim), key=lambda axis: -abs(array.strides[axis]))
 
 
-def _in_memory_order(memory: np.ndarray, order: list[int]) -> np.ndarray:
-    """``memory`` (C-ordered, its axes ``order``) seen with the original axis order: the inverse
-    permutation, in plain Python (np.argsort of a list costs more than the transpose itself)."""
+def in_layout_of(array: np.ndarray, make: Callable[[tuple[int, ...]], np.ndarray]) -> np.ndarray:
+    """``make(shape)``, a C-ordered array of ``array``'s shape with its axes in ``array``'s
+    memory order, seen with the original axis order: an array shaped and laid out like
+    ``array`` (an NCHW view of channels-last memory gets one too).  The inverse permutation is
+    made in plain Python: np.argsort of a list costs more than the transpose itself."""
+    order = _memory_order(array)
+    memory = make(tuple(array.shape[axis] for axis in order))
     inverse = [0] * len(order)
     for position, axis in enumerate(order):
         inverse[axis] = position
@@ -109,9 +113,7 @@ def _in_memory_order(memory: np.ndarray, order: list[int]) -> np.ndarray:
 
 def scratch_like(role: str, array: np.ndarray, dtype: Any) -> np.ndarray:
     """:func:`scratch` with ``array``'s shape and memory order."""
-    order = _memory_order(array)
-    memory = scratch(role, tuple(array.shape[axis] for axis in order), dtype)
-    return _in_memory_order(memory, order)
+    return in_layout_of(array, lambda shape: scratch(role, shape, dtype))
 
 
 #: the most elements :func:`zeros_like` serves (a 4 MB float32 array, read-only, made once per
@@ -133,9 +135,7 @@ def zeros_like(array: np.ndarray) -> np.ndarray | None:
         flat = _zeros.setdefault(array.dtype, flat)
     if array.flags.c_contiguous:
         return flat[:array.size].reshape(array.shape)
-    order = _memory_order(array)
-    return _in_memory_order(flat[:array.size].reshape(tuple(array.shape[axis] for axis in order)),
-                            order)
+    return in_layout_of(array, flat[:array.size].reshape)
 
 
 def _idle(buffer: np.ndarray) -> bool:
@@ -187,8 +187,7 @@ def empty_like(array: np.ndarray, dtype: Any = None) -> np.ndarray:
     dtype = array.dtype if dtype is None else np.dtype(dtype)
     if array.ndim < 2 or array.flags.c_contiguous:
         return empty(array.shape, dtype)
-    order = _memory_order(array)
-    return _in_memory_order(empty(tuple(array.shape[axis] for axis in order), dtype), order)
+    return in_layout_of(array, lambda shape: empty(shape, dtype))
 
 
 def _trim(pool: OrderedDict, budget: int) -> None:
