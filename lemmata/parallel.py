@@ -216,14 +216,14 @@ def shard_gradients(model: Module, loss_fn: Callable, inputs: Any, targets: Any,
     # a worker process would have to send the factors back: its shards keep plain gradients
     factored = ([p for p in params if p.ndim == 2 and p.numel() >= WHOLE_BATCH_ENTRIES]
                 if len(bounds) > 1 and workers is None else [])
-    jobs = [(model, loss_fn, inputs[a:b], targets[a:b], params,
-             np.random.Generator(np.random.PCG64(int(seed))), flush, factored)
-            for (a, b), seed in zip(bounds, seeds)]
+    shards = [((a, b), inputs[a:b], targets[a:b], seed) for (a, b), seed in zip(bounds, seeds)]
+    jobs = [(model, loss_fn, x, y, params, np.random.Generator(np.random.PCG64(int(seed))), flush,
+             factored) for _, x, y, seed in shards]
     weights = [(b - a) / n if reduction == "mean" else 1.0 for a, b in bounds]
     if len(jobs) == 1:
         return _weighted_sum([_shard_loss_and_gradients(*jobs[0])], weights, len(params))
     if workers is not None:
-        return _gradients_in_processes(workers, jobs, bounds, seeds, weights, flush)
+        return _gradients_in_processes(workers, jobs[0], shards[1:], weights, len(params), flush)
     own_pool = pool is None
     pool = ThreadPoolExecutor(len(jobs) - 1) if own_pool else pool
     try:
@@ -240,19 +240,20 @@ def shard_gradients(model: Module, loss_fn: Callable, inputs: Any, targets: Any,
             pool.shutdown()
 
 
-def _gradients_in_processes(workers: ShardWorkers, jobs: list, bounds: list, seeds: Any,
-                            weights: list[float], flush: bool) -> tuple[Tensor, list]:
-    """shard_gradients with the shards after the first in ``workers``' processes, the first
-    computed here meanwhile (with one BLAS thread, to leave the other cores to the workers)."""
-    workers.send([(b, job[2], job[3], seed) for b, job, seed in
-                  zip(bounds[1:], jobs[1:], seeds[1:])], flush)
+def _gradients_in_processes(workers: ShardWorkers, first_job: tuple, shards: list,
+                            weights: list[float], count: int,
+                            flush: bool) -> tuple[Tensor, list]:
+    """shard_gradients with ``shards`` ((start, stop), inputs, targets, seed) in ``workers``'
+    processes and the first shard's job computed here meanwhile (with one BLAS thread, to
+    leave the other cores to the workers); ``count`` gradients."""
+    workers.send(shards, flush)
     try:
         with single_threaded_blas():
-            first = _shard_loss_and_gradients(*jobs[0])
+            first = _shard_loss_and_gradients(*first_job)
     except BaseException:
         workers.discard()
         raise
-    loss, grads = _weighted_sum([first] + workers.receive(), weights, len(jobs[0][4]))
+    loss, grads = _weighted_sum([first] + workers.receive(), weights, count)
     # a worker's gradient taken as it is lies in the shared block, which the next step overwrites
     return loss, [g if g is None or not workers.owns(g._data) else Tensor(g._data.copy())
                   for g in grads]
@@ -385,9 +386,6 @@ class DataParallelStep:
 
     def gradients(self, inputs: Any, targets: Any) -> tuple[Tensor, list]:
         """(loss, gradients) of the whole batch, without touching ``.grad`` or stepping."""
-        if self.backend == "processes" and self.threads > 1 and self._workers is None:
-            raise RuntimeError("DataParallelStep: the step is closed (its worker processes are "
-                               "stopped); make a new DataParallelStep")
         return shard_gradients(self.model, self.loss_fn, inputs, targets, self.threads,
                                self.reduction, self._pool, self.flush, self._workers)
 
@@ -405,9 +403,8 @@ class DataParallelStep:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
-        if self._workers is not None:
+        if self._workers is not None:      # kept: a closed one refuses further steps
             self._workers.close()
-            self._workers = None
 
     def __enter__(self) -> "DataParallelStep":
         return self

@@ -189,6 +189,7 @@ class ShardWorkers:
         self._grads = [_views(block, self._grad_slots) for block in self._grad_blocks]
         self._processes, self._connections = [], []
         self._pending: list[tuple[Any, tuple[int, int]]] = []
+        self._trainable: list[int] = []
         try:
             for grad_block in self._grad_blocks:
                 here, there = context.Pipe()
@@ -250,13 +251,16 @@ class ShardWorkers:
         worker t.  Every parameter's gradient is wanted when it requires grad."""
         if self._pending:
             raise RuntimeError("DataParallelStep: the previous step's shards were not collected")
+        if not self._connections:
+            raise RuntimeError("DataParallelStep: the step is closed (its worker processes are "
+                               "stopped); make a new DataParallelStep")
         if len(shards) > len(self):
             raise RuntimeError(f"DataParallelStep: {len(shards)} shards for {len(self)} workers")
-        if not self._connections:
-            raise RuntimeError("DataParallelStep: the step is closed")
         self._share_state()
-        common = dict(trainable=[p.requires_grad for p in self.model.parameters()],
-                      training=[m.training for m in self.model.modules()],
+        trainable = [p.requires_grad for p in self.model.parameters()]
+        # which gradients the replies hold, for receive
+        self._trainable = [i for i, flag in enumerate(trainable) if flag]
+        common = dict(trainable=trainable, training=[m.training for m in self.model.modules()],
                       default_dtype=dtypes.get_default_dtype(), flush=flush)
         requests = []
         for bounds, inputs, targets, seed in shards:       # all pickled before any is sent
@@ -279,7 +283,6 @@ class ShardWorkers:
         (valid until the next ``send``), one per parameter that requires grad (None where
         unused).  Raises the first shard's error after collecting every shard."""
         pending, self._pending = self._pending, []
-        trainable = [i for i, p in enumerate(self.model.parameters()) if p.requires_grad]
         results, failure = [], None
         for connection, (start, stop) in pending:
             worker = self._connections.index(connection)
@@ -295,7 +298,7 @@ class ShardWorkers:
                 continue
             _, loss, placed = reply
             grads = [None if g is None else Tensor(self._grads[worker][i] if g is True else g)
-                     for i, g in zip(trainable, placed)]
+                     for i, g in zip(self._trainable, placed)]
             results.append((Tensor(loss), grads, {}))
         if failure is not None:
             (_, error, text), start, stop = failure
