@@ -354,13 +354,16 @@ class Function:
     back to its input's shape, so rules may return broadcast-shaped gradients.
     """
 
-    @staticmethod
-    def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    # the base's own forward and backward only say which one a subclass left out
+    @classmethod
+    def forward(cls, ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise TypeError(f"{cls.__name__} defines no forward: a Function subclass defines "
+                        f"forward(ctx, *args, **kwargs) on arrays")
 
-    @staticmethod
-    def backward(ctx: Context, grad: "Tensor") -> Any:  # pragma: no cover
-        raise NotImplementedError
+    @classmethod
+    def backward(cls, ctx: Context, grad: "Tensor") -> Any:
+        raise TypeError(f"{cls.__name__} defines no backward: a Function subclass defines "
+                        f"backward(ctx, grad) on Tensors")
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> "Tensor":

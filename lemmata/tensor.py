@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import dtypes
+from . import autograd as _autograd, dtypes
 from .autograd import backward as _backward, is_grad_enabled
 
 __all__ = ["Tensor", "Size"]
@@ -846,7 +846,6 @@ class Tensor:
         return ops.outer(self, other)
 
 
-from . import autograd as _autograd  # noqa: E402
 from . import ops  # noqa: E402  (ops import Tensor; bound last to break the cycle)
 
-_autograd.Tensor = Tensor
+_autograd.Tensor = Tensor   # autograd and this module import each other; see autograd.Tensor

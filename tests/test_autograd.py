@@ -582,3 +582,22 @@ def test_broadcast_gradients_are_summed_to_the_input_shape():
     assert a_l.grad.shape == (2, 1) and b_l.grad.shape == (3,)
     assert_grad(a_l, a_t)
     assert_grad(b_l, b_t)
+
+
+def test_a_function_without_backward_says_so():
+    """The Function base's own rules name the subclass that left one out."""
+    from lemmata.autograd import Function
+
+    class Doubled(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+    class Nothing(Function):
+        pass
+
+    x = lemmata.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match="Doubled defines no backward"):
+        Doubled.apply(x).sum().backward()
+    with pytest.raises(TypeError, match="Nothing defines no forward"):
+        Nothing.apply(x)
