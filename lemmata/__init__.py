@@ -3,7 +3,8 @@
 ``import lemmata as torch`` gives the PyTorch-shaped surface: tensors with reverse-mode autodiff,
 factories, dtypes, ``no_grad``, and the functional ops (``lemmata.relu``, ``lemmata.cat`` ...).
 """
-from . import autograd, dtypes, ops, random
+from . import autograd, backend, cuda, dtypes, ops, random
+from .backend import device, get_backend, set_backend
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (
     bool_ as bool, cdouble, cfloat, complex64, complex128, double, float, float16, float32,

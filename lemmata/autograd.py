@@ -437,7 +437,7 @@ def unbroadcast(grad: "Tensor", shape: tuple) -> "Tensor":
 
 
 def _as_gradient(value: Any, like: "Tensor", op: str) -> "Tensor":
-    g = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+    g = value if isinstance(value, Tensor) else Tensor(np.asarray(value, like=like._data))
     if tuple(g.shape) != tuple(like.shape):
         try:
             g = unbroadcast(g, like.shape)
@@ -541,10 +541,10 @@ def _seed_gradients(outputs: Sequence["Tensor"], grad_outputs: Sequence[Any] | N
             if out.numel() != 1:
                 raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs "
                                    f"(output {i} has shape {tuple(out.shape)})")
-            g = Tensor(np.ones(out.shape, dtype=out.dtype))
+            g = Tensor(np.ones(out.shape, dtype=out.dtype, like=out._data))
         elif not isinstance(g, Tensor):
             try:
-                g = Tensor(np.asarray(g, dtype=out.dtype))
+                g = Tensor(np.asarray(g, dtype=out.dtype, like=out._data))
             except (TypeError, ValueError):
                 raise TypeError(f"{op}: gradient for output {i} must be a Tensor or numeric "
                                 f"array, got {type(g).__name__} {g!r}") from None

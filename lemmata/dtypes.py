@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .backend import device as device_type
+
 __all__ = [
     "float16", "float32", "float64", "complex64", "complex128", "int8", "int16", "int32", "int64",
     "uint8", "bool_", "half", "float", "double", "long", "int", "cfloat", "cdouble",
@@ -136,26 +138,26 @@ def scalar_dtype(value: Any, tensor_dtype: np.dtype) -> np.dtype:
     return int64
 
 
-def to_arguments(args: tuple, kwargs: dict, op: str) -> Any:
-    """The dtype asked for by ``.to(...)`` (None if none), from PyTorch's spellings:
-    ``to(dtype)``, ``to("cpu")``, ``to(other_tensor)``, ``to(device=..., dtype=...)``.
-
-    lemmata runs on the CPU, so any other device is refused here, once for tensors and modules.
-    """
+def to_arguments(args: tuple, kwargs: dict, op: str) -> tuple[Any, Any]:
+    """The dtype and the device asked for by ``.to(...)`` (None for either not asked for), from
+    PyTorch's spellings: ``to(dtype)``, ``to("cuda")``, ``to(device, dtype)``, ``to(other_tensor)``
+    (its dtype and device), ``to(device=..., dtype=...)``."""
     dtype = kwargs.pop("dtype", None)
     device = kwargs.pop("device", None)
     kwargs.pop("non_blocking", None), kwargs.pop("copy", None)
     if kwargs:
         raise TypeError(f"{op}: unexpected arguments {sorted(kwargs)}")
     for arg in args:
-        if hasattr(arg, "dtype") and hasattr(arg, "shape"):  # another tensor: take its dtype
-            dtype = arg.dtype
-        elif isinstance(arg, str) or arg is None:
+        if hasattr(arg, "dtype") and hasattr(arg, "shape"):  # another tensor: its dtype and device
+            dtype, device = arg.dtype, arg.device
+        elif isinstance(arg, (str, device_type)):
             device = arg
-        else:
+        elif arg is not None:
             dtype = arg
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"{op}: lemmata runs on the CPU only; device {device!r} is not "
-                           f"available")
-    return dtype
+    if device is not None:
+        try:
+            device = device_type(device)
+        except (RuntimeError, TypeError) as error:
+            raise RuntimeError(f"{op}: {error}") from None
+    return dtype, device
 

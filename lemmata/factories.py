@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import dtypes
+from . import backend, dtypes
 from .ops.arguments import shape_tuple
 from .random import generator
 from .tensor import Tensor
@@ -62,6 +62,8 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         array = data._data
     elif isinstance(data, (np.ndarray, np.generic)):  # NumPy data keeps its dtype, as PyTorch
         array = np.asarray(data)
+    elif backend.is_array(data):
+        array = data
     else:
         inferred = _infer_dtype(data) if dtype is None else None
         nested = _unwrap(data)
@@ -75,7 +77,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
 
 def _unwrap(data: Any) -> Any:
     if isinstance(data, Tensor):
-        return data._data
+        return backend.to_host(data._data)
     if isinstance(data, (list, tuple)):
         return [_unwrap(d) for d in data]
     return data
@@ -83,17 +85,18 @@ def _unwrap(data: Any) -> Any:
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors)."""
-    _check_device(device, "tensor")
-    array = np.array(_to_array(data, dtype), copy=True)
-    return Tensor(array, requires_grad=requires_grad)
+    device = _data_device(device, data, "tensor")
+    array = _to_array(data, dtype)
+    copy = array.copy(order="K") if array is _source(data) else array  # keeps the layout
+    return _placed(copy, device, requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like :func:`tensor` but shares memory with an ndarray or tensor when the dtype allows."""
-    _check_device(device, "as_tensor")
+    device = _data_device(device, data, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or dtypes.as_dtype(dtype) == data.dtype):
-        return data
-    return Tensor(_to_array(data, dtype))
+        return data.to(device)
+    return _placed(_to_array(data, dtype), device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -111,9 +114,22 @@ def numel(x: Tensor) -> int:
     return x.numel()
 
 
-def _check_device(device: Any, op: str) -> None:
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"{op}: lemmata runs on the CPU only; device {device!r} is not available")
+def _source(data: Any) -> Any:
+    """The array ``data`` is, if it is one (a tensor's array, an ndarray)."""
+    return data._data if isinstance(data, Tensor) else data
+
+
+def _data_device(device: Any, data: Any, op: str) -> backend.device:
+    """Where a tensor made from ``data`` goes: ``device``, else the data's own (a tensor's or a
+    device array's), else the default device."""
+    if device is None and (isinstance(data, Tensor) or backend.is_array(data)):
+        return backend.device_of(_source(data))
+    return backend.resolve(device, op)
+
+
+def _placed(array: np.ndarray, device: backend.device, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding ``array`` (made on the host, or already a device's) on ``device``."""
+    return Tensor(backend.to_device(array, device), requires_grad=requires_grad)
 
 
 def _shape(size: Sequence[Any], op: str) -> tuple[int, ...]:
@@ -125,9 +141,9 @@ def _shape(size: Sequence[Any], op: str) -> tuple[int, ...]:
 
 def _filled(op: str, size: Sequence[Any], fill: Any, dtype: Any, requires_grad: bool,
             device: Any) -> Tensor:
-    _check_device(device, op)
-    return Tensor(np.full(_shape(size, op), fill, dtype=dtypes.as_dtype(dtype)),
-                  requires_grad=requires_grad)
+    device = backend.resolve(device, op)
+    return _placed(np.full(_shape(size, op), fill, dtype=dtypes.as_dtype(dtype)), device,
+                   requires_grad)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -155,35 +171,41 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = 
     return _filled("full", (size,), fill_value, dtype, requires_grad, device)
 
 
-def _like(x: Tensor, dtype: Any, op: str = "_like") -> tuple[tuple[int, ...], np.dtype]:
+def _like(x: Tensor, dtype: Any, device: Any, op: str) -> tuple[tuple[int, ...], np.dtype, Any]:
+    """The shape of ``x``, and the dtype and device asked for (by default ``x``'s own)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    return tuple(x.shape), x.dtype if dtype is None else dtypes.as_dtype(dtype)
+    return (tuple(x.shape), x.dtype if dtype is None else dtypes.as_dtype(dtype),
+            x.device if device is None else device)
 
 
-def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _like(x, dtype, "zeros_like")
-    return zeros(shape, dtype=dtype, requires_grad=requires_grad)
+def zeros_like(x: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(x, dtype, device, "zeros_like")
+    return zeros(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def ones_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _like(x, dtype, "ones_like")
-    return ones(shape, dtype=dtype, requires_grad=requires_grad)
+def ones_like(x: Tensor, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(x, dtype, device, "ones_like")
+    return ones(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def empty_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    _like(x, dtype, "empty_like")
-    return zeros_like(x, dtype, requires_grad)
+def empty_like(x: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    _like(x, dtype, device, "empty_like")
+    return zeros_like(x, dtype, device, requires_grad)
 
 
-def full_like(x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _like(x, dtype, "full_like")
-    return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
+def full_like(x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(x, dtype, device, "full_like")
+    return full(shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def _random_float(op: str, size: Sequence[Any], dtype: Any, requires_grad: bool, draw: Any,
                   device: Any = None) -> Tensor:
-    _check_device(device, op)
+    device = backend.resolve(device, op)
     dtype = dtypes.as_dtype(dtype)
     if dtype.kind not in "fc":
         raise TypeError(f"{op}: dtype must be floating point or complex, got {dtype}")
@@ -192,10 +214,10 @@ def _random_float(op: str, size: Sequence[Any], dtype: Any, requires_grad: bool,
         real = draw(shape, np.float64 if dtype == np.complex128 else np.float32)
         imag = draw(shape, np.float64 if dtype == np.complex128 else np.float32)
         values = ((real + 1j * imag) / np.sqrt(2) if draw is _normal else real + 1j * imag)
-        return Tensor(values.astype(dtype), requires_grad=requires_grad)
+        return _placed(values.astype(dtype), device, requires_grad)
     if dtype == np.float16:
-        return Tensor(draw(shape, np.float32).astype(dtype), requires_grad=requires_grad)
-    return Tensor(draw(shape, dtype), requires_grad=requires_grad)
+        return _placed(draw(shape, np.float32).astype(dtype), device, requires_grad)
+    return _placed(draw(shape, dtype), device, requires_grad)
 
 
 def _normal(shape: tuple, dtype: Any) -> np.ndarray:
@@ -216,27 +238,29 @@ def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
     return _random_float("rand", size, dtype, requires_grad, _uniform, device)
 
 
-def randn_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _like(x, dtype, "randn_like")
-    return randn(shape, dtype=dtype, requires_grad=requires_grad)
+def randn_like(x: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(x, dtype, device, "randn_like")
+    return randn(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def rand_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _like(x, dtype, "rand_like")
-    return rand(shape, dtype=dtype, requires_grad=requires_grad)
+def rand_like(x: Tensor, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(x, dtype, device, "rand_like")
+    return rand(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None,
             device: Any = None, requires_grad: bool = False) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)`` means low = 0)."""
-    _check_device(device, "randint")
+    device = backend.resolve(device, "randint")
     if high is None or (isinstance(high, (tuple, list)) and size == ()):
         low, high, size = 0, low, (() if high is None else high)
     if high <= low:
         raise RuntimeError(f"randint: expects low < high, got low={low}, high={high}")
     dtype = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)
     values = generator().integers(low, high, size=_shape((size,), "randint"))
-    return Tensor(values.astype(dtype), requires_grad=requires_grad)
+    return _placed(values.astype(dtype), device, requires_grad)
 
 
 def _integer(value: Any, name: str, op: str) -> int:
@@ -250,18 +274,18 @@ def _integer(value: Any, name: str, op: str) -> int:
 
 def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
     """A random permutation of 0..n−1."""
-    _check_device(device, "randperm")
+    device = backend.resolve(device, "randperm")
     n = _integer(n, "n", "randperm")
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     dtype = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)
-    return Tensor(generator().permutation(n).astype(dtype))
+    return _placed(generator().permutation(n).astype(dtype), device)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """start, start+step, … < end; int64 if all arguments are ints, else the default dtype."""
-    _check_device(device, "arange")
+    device = backend.resolve(device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -275,8 +299,8 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     dtype = dtypes.as_dtype(dtype)
     n = builtins.max(0, int(np.ceil((end - start) / step)))
     if dtype.kind not in "fc":
-        return Tensor(np.arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
-    return Tensor(_range_values(float(start), float(step), n, dtype), requires_grad=requires_grad)
+        return _placed(np.arange(start, end, step, dtype=dtype), device, requires_grad)
+    return _placed(_range_values(float(start), float(step), n, dtype), device, requires_grad)
 
 
 def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -328,14 +352,14 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, device: An
     steps/2 and end − (steps − 1 − i)·h above (so both ends are exact), each a fused
     multiply-add rounded once; for integer dtypes start and end are truncated first and h is a
     double."""
-    _check_device(device, "linspace")
+    device = backend.resolve(device, "linspace")
     steps = _integer(steps, "steps", "linspace")
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     dtype = dtypes.as_dtype(dtype)
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     if steps <= 1:
-        return Tensor(np.full(steps, start, dtype=dtype), requires_grad=requires_grad)
+        return _placed(np.full(steps, start, dtype=dtype), device, requires_grad)
     compute = dtype if dtype in (np.dtype(np.float32), np.dtype(np.float64)) else np.dtype(
         np.float64)
     first, last = (compute.type(np.asarray(v).astype(dtype)) for v in (start, end))
@@ -343,13 +367,13 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, device: An
     i = np.arange(steps, dtype=np.float64)
     values = np.where(i < steps // 2, _fused_multiply_add(step, i, first).astype(compute),
                       _fused_multiply_add(-step, steps - 1 - i, last).astype(compute))
-    return Tensor(values.astype(dtype), requires_grad=requires_grad)
+    return _placed(values.astype(dtype), device, requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
-    _check_device(device, "eye")
+    device = backend.resolve(device, "eye")
     n, m = _integer(n, "n", "eye"), None if m is None else _integer(m, "m", "eye")
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
-    return Tensor(np.eye(n, m, dtype=dtypes.as_dtype(dtype)), requires_grad=requires_grad)
+    return _placed(np.eye(n, m, dtype=dtypes.as_dtype(dtype)), device, requires_grad)

@@ -32,7 +32,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from . import random as _random
+from . import backend, random as _random
 from .tensor import Tensor
 
 __all__ = ["save", "load", "save_checkpoint", "load_checkpoint", "CheckpointError",
@@ -155,7 +155,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 # ----------------------------------------------------------------------------------------------
 def _array(value: Any, key: str, owner: str) -> np.ndarray:
     if isinstance(value, Tensor):
-        array = value._data
+        array = backend.to_host(value._data)  # a GPU tensor is stored from a host copy
     elif isinstance(value, np.ndarray):
         array = value
     else:
@@ -291,9 +291,8 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike,
 
 def load(path: str | os.PathLike, map_location: Any = None) -> "OrderedDict[str, Tensor]":
     """Read a safetensors file into ``{name: Tensor}`` (in the order they were saved when the
-    file was written by lemmata).  ``map_location`` may only be None or "cpu"."""
-    if map_location not in (None, "cpu"):
-        raise ValueError(f"load: lemmata runs on the CPU only, map_location={map_location!r}")
+    file was written by lemmata), on the device ``map_location`` (the CPU by default)."""
+    device = backend.resolve("cpu" if map_location is None else map_location, "load")
     name = os.fspath(path)
     arrays, metadata = _parse(_read_file(name, "load"), name)
     keys = None
@@ -302,6 +301,8 @@ def load(path: str | os.PathLike, map_location: Any = None) -> "OrderedDict[str,
             keys = json.loads(metadata["lemmata.keys"])
         except json.JSONDecodeError:
             keys = None
+    if device.type != "cpu":
+        arrays = {key: backend.to_device(array, device) for key, array in arrays.items()}
     return _ordered(arrays, keys)
 
 

@@ -374,6 +374,12 @@ class DataParallelStep:
         if backend not in self.BACKENDS:
             raise ValueError(f"DataParallelStep: backend must be one of {self.BACKENDS}, got "
                              f"{backend!r}")
+        on_device = next((p.device for p in model.parameters()
+                          if not isinstance(p._data, np.ndarray)), None)
+        if on_device is not None:
+            raise RuntimeError(f"DataParallelStep: splits a batch over CPU threads or processes, "
+                               f"but the model's parameters are on {on_device} (a GPU takes "
+                               f"the whole batch in one ordinary step)")
         self.model, self.loss_fn, self.optimizer, self.threads = model, loss_fn, optimizer, threads
         self.flush, self.backend = flush, backend
         self.reduction = reduction if reduction is not None else getattr(loss_fn, "reduction",

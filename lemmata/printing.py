@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import dtypes
+from . import backend, dtypes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .tensor import Tensor
@@ -124,7 +124,7 @@ def tensor_repr(t: "Tensor") -> str:
     """PyTorch's ``repr``: entries right-aligned to a common width, lines of at most 80
     characters, big tensors abbreviated with '...', then the dtype (when not implied), and
     ``grad_fn=<...>`` or ``requires_grad=True``."""
-    data = t._data
+    data = backend.to_host(t._data)  # a device tensor prints from a host copy, as PyTorch's
     prefix = "tensor("
     suffixes = []
     implied = {dtypes.get_default_dtype(), dtypes.default_complex_dtype(), np.dtype("int64"),
@@ -139,6 +139,8 @@ def tensor_repr(t: "Tensor") -> str:
         if data.dtype not in implied:
             suffixes.append(f"dtype={dtypes.dtype_name(data.dtype)}")
         body = _body(data, len(prefix))
+    if not isinstance(t._data, np.ndarray):
+        suffixes.insert(0, f"device='{t.device}'")
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:

@@ -1,6 +1,7 @@
 """The Tensor: an ndarray, a gradient, and a link into the autograd graph.
 
-A Tensor owns its data as a NumPy array (``numpy()`` returns it without a copy).  Every operator
+A Tensor owns its data as a NumPy array (``numpy()`` returns it without a copy), or as a CuPy
+array on a CUDA device (:mod:`lemmata.backend`).  Every operator
 and method calls an op from :mod:`lemmata.ops`, which does the array math and records the graph;
 the Tensor itself holds no math.  The public surface follows ``torch.Tensor``.
 """
@@ -12,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import autograd as _autograd, dtypes
+from . import autograd as _autograd, backend, dtypes
 from .autograd import backward as _backward, is_grad_enabled
 
 __all__ = ["Tensor", "Size"]
@@ -58,7 +59,7 @@ class Tensor:
     __array_priority__ = 1000  # make ndarray ⊕ Tensor call Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        array = data if isinstance(data, np.ndarray) else np.asarray(data)
+        array = data if isinstance(data, np.ndarray) or backend.is_array(data) else np.asarray(data)
         if array.dtype.kind not in "biufc":
             raise TypeError(f"Tensor: unsupported array dtype {array.dtype}")
         self._data: np.ndarray = array
@@ -133,7 +134,8 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._data = value._data if isinstance(value, Tensor) else backend.like(
+            value if backend.is_array(value) else np.asarray(value), self._data)
 
     # ------------------------------------------------------------------ array attributes
     @property
@@ -162,12 +164,12 @@ class Tensor:
     nelement = numel
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> backend.device:
+        return backend.device_of(self._data)
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return not isinstance(self._data, np.ndarray) and self.device.type == "cuda"
 
     def is_floating_point(self) -> bool:
         return self.dtype.kind == "f"
@@ -179,13 +181,24 @@ class Tensor:
         return self._data.itemsize
 
     def numpy(self, force: bool = False) -> np.ndarray:
-        """The underlying array (no copy).  Raises if the tensor requires grad, as PyTorch."""
+        """The underlying array (no copy).  Raises if the tensor requires grad, or lives on a
+        device (copy it with ``cpu()`` first), as PyTorch; ``force=True`` does both for you."""
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        if not isinstance(self._data, np.ndarray):
+            if force:
+                return backend.to_host(self._data)
+            self._host_only("numpy()")
         return self._data
 
+    def _host_only(self, op: str) -> None:
+        raise TypeError(f"{op}: can't convert {self.device} device type tensor to numpy. Use "
+                        f"Tensor.cpu() to copy the tensor to host memory first.")
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if not isinstance(self._data, np.ndarray):
+            self._host_only("__array__")
         return self._data if dtype is None else self._data.astype(dtype)
 
     def item(self) -> builtins.float | builtins.int | builtins.bool | complex:
@@ -240,11 +253,14 @@ class Tensor:
 
     # ------------------------------------------------------------------ dtype conversion
     def to(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """``to(dtype)``, ``to("cpu")``, ``to(other_tensor)``; returns self when nothing changes."""
-        dtype = dtypes.to_arguments(args, kwargs, "to")
-        if dtype is None or dtypes.as_dtype(dtype, "to") == self.dtype:
-            return self
-        return ops.cast(self, dtypes.as_dtype(dtype, "to"))
+        """``to(dtype)``, ``to("cuda")``, ``to(device, dtype)``, ``to(other_tensor)``; returns self
+        when nothing changes.  A copy to another device is differentiable (its gradient goes back
+        to this tensor's device)."""
+        dtype, device = dtypes.to_arguments(args, kwargs, "to")
+        moved = self if device is None else ops.to_device(self, device)
+        if dtype is None or dtypes.as_dtype(dtype, "to") == moved.dtype:
+            return moved
+        return ops.cast(moved, dtypes.as_dtype(dtype, "to"))
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
@@ -252,7 +268,12 @@ class Tensor:
         return self.to(dtype)
 
     def cpu(self) -> "Tensor":
-        return self
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> "Tensor":
+        """A copy on the CUDA device ``device`` (an index or a name; the first GPU by default)."""
+        return self.to(backend.device("cuda", device) if isinstance(device, builtins.int)
+                       else device or "cuda")
 
     def float(self) -> "Tensor":
         return self.to(dtypes.float32)
@@ -306,7 +327,7 @@ class Tensor:
             if self.dtype.kind not in "fc" and result.dtype.kind in "fc":
                 raise RuntimeError(f"{op}: result type {dtypes.dtype_name(result.dtype)} can't be "
                                    f"cast to the in-place target's type {dtypes.dtype_name(self.dtype)}")
-            if not self._data.flags.writeable:
+            if not backend.writeable(self._data):
                 raise RuntimeError(f"{op}: the tensor is a read-only view (made by expand); "
                                    f"clone() it before writing")
             np.copyto(self._data, result._data, casting="unsafe")
@@ -339,7 +360,9 @@ class Tensor:
         return self
 
     def copy_(self, src: Any) -> "Tensor":
-        source = src._data if isinstance(src, Tensor) else np.asarray(src)
+        source = src._data if isinstance(src, Tensor) else src if backend.is_array(src) \
+            else np.asarray(src)
+        source = backend.like(source, self._data)  # copy_ crosses devices, as PyTorch's
         try:
             np.broadcast_to(source, self.shape)
         except ValueError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..factories import empty
 from ..tensor import Tensor
 from . import functional as F
@@ -60,9 +60,7 @@ class _ConvNd(Module):
         if out_channels % groups:
             raise ValueError(f"{layer}: out_channels ({out_channels}) must be divisible by groups "
                              f"({groups})")
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise RuntimeError(f"{layer}: lemmata runs on the CPU only; device {device!r} is not "
-                               f"available")
+        device = backend.resolve(device, layer)
         kernel_size = _ntuple(kernel_size, n, "kernel_size", layer)
         stride = _ntuple(stride, n, "stride", layer)
         dilation = _ntuple(dilation, n, "dilation", layer)
@@ -115,6 +113,7 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        self.to(device)
 
     def reset_parameters(self) -> None:
         """w ~ kaiming_uniform_(a=√5) = U(±1/√fan_in); b ~ U(±1/√fan_in)."""

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from .. import random as _random
 from ..autograd import is_grad_enabled
 from ..ops.conv import (
@@ -213,7 +213,7 @@ def _masked(input: Tensor, p: float, mask_shape: tuple[int, ...]) -> Tensor:
     H is a constant, so the op is linear in the input (and holomorphic)."""
     if p == 1.0:
         return input * 0
-    keep = _draw_in_memory_order(mask_shape, input._data) >= p
+    keep = backend.like(_draw_in_memory_order(mask_shape, input._data) >= p, input._data)
     real_dtype = np.real(np.empty(0, dtype=input.dtype)).dtype
     scale = np.multiply(keep, real_dtype.type(1.0 / (1.0 - p)))   # one pass, in input's precision
     return ops.elementwise.Scale.apply(input, factor=scale)       # saves only the mask

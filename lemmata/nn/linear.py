@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..factories import empty
 from ..tensor import Tensor
 from . import functional as F
@@ -29,12 +29,6 @@ def _param(shape: tuple[int, ...], dtype: Any) -> Parameter:
     return Parameter(empty(*shape, dtype=dtypes.as_dtype(dtype)))
 
 
-def _check_device(device: Any, layer: str) -> None:
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"{layer}: lemmata runs on the CPU only; device {device!r} is not "
-                           f"available")
-
-
 class Linear(Module):
     """y = x Wᵀ + b, applied over the last dim; W has shape (out_features, in_features).
 
@@ -49,7 +43,7 @@ class Linear(Module):
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"Linear: {name} must be a non-negative int, got {value!r}")
-        _check_device(device, "Linear")
+        device = backend.resolve(device, "Linear")
         self.in_features, self.out_features = in_features, out_features
         self.weight = _param((out_features, in_features), dtype)
         if bias:
@@ -57,6 +51,7 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        self.to(device)
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -84,7 +79,7 @@ class Bilinear(Module):
     def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__()
-        _check_device(device, "Bilinear")
+        device = backend.resolve(device, "Bilinear")
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
         self.weight = _param((out_features, in1_features, in2_features), dtype)
@@ -93,6 +88,7 @@ class Bilinear(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        self.to(device)
 
     def reset_parameters(self) -> None:
         bound = 1 / math.sqrt(self.weight.shape[1])

@@ -241,6 +241,10 @@ def _class_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_
     """(class_dim, n_classes, safe indices, keep mask, per-target weights w_{yᵢ} (0 if ignored),
     Σ of those weights) for a class-index target."""
     class_dim, n_classes = _class_layout(input, target, weight, loss)
+    for other, name in ((target, "target"), (weight, "weight")):
+        if other is not None and other.device != input.device:
+            raise RuntimeError(f"{loss}: expected input and {name} on the same device, got "
+                               f"{input.device} and {other.device}")
     t = target._data.astype(np.int64, copy=False)
     keep = t != ignore_index
     bad = keep & ((t < 0) | (t >= n_classes))
@@ -265,7 +269,8 @@ def _nll(log_probs: Tensor, class_dim: int, safe: np.ndarray, keep: np.ndarray, 
     """ℓᵢ = −w_{yᵢ}·log pᵢ[yᵢ] (0 where ignored), reduced; the mean divides by Σ w_{yᵢ}."""
     if reduction != "none":
         return PickedSum.apply(log_probs, index=safe, coefficients=-w, keep=keep, dim=class_dim,
-                               divisor=np.asarray(total, dtype=log_probs.dtype)
+                               divisor=np.asarray(total, dtype=log_probs.dtype,
+                                                  like=log_probs._data)
                                if reduction == "mean" else None)
     index = Tensor(np.expand_dims(safe, class_dim))
     picked = ops.gather(log_probs, class_dim, index).squeeze(class_dim)
@@ -363,7 +368,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if reduction == "sum":
         smooth = smooth.sum()
     elif reduction == "mean":
-        smooth = smooth.sum() / Tensor(np.asarray(total, dtype=input.dtype))
+        smooth = smooth.sum() / Tensor(np.asarray(total, dtype=input.dtype, like=input._data))
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
 
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..autograd import no_grad
 from ..tensor import Tensor
 from .parameter import Buffer, Parameter
@@ -401,22 +401,28 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
-        """``to(dtype)`` / ``to("cpu")`` / ``to(tensor)``: convert floating-point and complex
-        parameters and buffers in place (integer buffers such as ``num_batches_tracked`` stay).
+        """``to(dtype)`` / ``to("cuda")`` / ``to(device, dtype)`` / ``to(tensor)``: move parameters
+        and buffers to the device, and convert the floating-point and complex ones to the dtype,
+        in place (integer buffers such as ``num_batches_tracked`` keep their dtype).
 
         ``to(lemmata.complex128)`` makes the whole model run on complex numbers, which gives exact
         complex-step directional derivatives and Hessian-vector products (seed ttic.p5).
         """
-        dtype = dtypes.to_arguments(args, kwargs, "Module.to")
-        if dtype is None:
+        dtype, device = dtypes.to_arguments(args, kwargs, "Module.to")
+        if device is not None:
+            device = backend.resolve(device, "Module.to")
+        if dtype is not None:
+            dtype = dtypes.as_dtype(dtype)
+            if dtype.kind not in "fc":
+                raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, "
+                                f"but got desired dtype={dtypes.dtype_name(dtype)}")
+        if dtype is None and device is None:
             return self
-        dtype = dtypes.as_dtype(dtype)
-        if dtype.kind not in "fc":
-            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
-                            f"desired dtype={dtypes.dtype_name(dtype)}")
 
         def convert(array: np.ndarray) -> np.ndarray:
-            if array.dtype.kind not in "fc" or array.dtype == dtype:
+            if device is not None:
+                array = backend.to_device(array, device)
+            if dtype is None or array.dtype.kind not in "fc" or array.dtype == dtype:
                 return array
             if array.dtype.kind == "c" and dtype.kind == "f":
                 return array.real.astype(dtype)
@@ -437,10 +443,12 @@ class Module:
         return self.to(dtypes.float16)
 
     def cpu(self) -> "Module":
-        return self
+        return self.to("cpu")
 
     def cuda(self, device: Any = None) -> "Module":
-        raise RuntimeError(f"{self._get_name()}.cuda(): lemmata runs on the CPU only")
+        """Move the parameters and buffers to the CUDA device ``device`` (an index or a name)."""
+        return self.to(backend.device("cuda", device) if isinstance(device, int)
+                       else device or "cuda")
 
     # ------------------------------------------------------------------ state dict
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
@@ -499,9 +507,9 @@ class Module:
                 target._data = array
                 target._version += 1
                 continue
-            if not target._data.flags.writeable:
+            if not backend.writeable(target._data):
                 target._data = target._data.copy()
-            np.copyto(target._data, array, casting="unsafe")
+            np.copyto(target._data, backend.like(array, target._data), casting="unsafe")
             target._version += 1
         # keys under this prefix that name neither a local entry nor a child are unexpected
         children = set(self._modules)

@@ -5,7 +5,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..factories import ones, tensor, zeros
 from ..tensor import Tensor
 from . import functional as F
@@ -37,22 +37,23 @@ class _BatchNorm(Module):
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
             raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got "
                              f"{num_features!r}")
-        dtype = dtypes.as_dtype(dtype)
+        dtype, device = dtypes.as_dtype(dtype), backend.resolve(device, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype))
+            self.weight = Parameter(ones(num_features, dtype=dtype, device=device))
             if bias:
-                self.bias = Parameter(zeros(num_features, dtype=dtype))
+                self.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", tensor(0, dtype=dtypes.int64))
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked",
+                                 tensor(0, dtype=dtypes.int64, device=device))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -144,13 +145,13 @@ class LayerNorm(Module):
             tuple(int(n) for n in normalized_shape)
         if not shape:
             raise ValueError("LayerNorm: normalized_shape must have at least one dim")
-        dtype = dtypes.as_dtype(dtype)
+        dtype, device = dtypes.as_dtype(dtype), backend.resolve(device, type(self).__name__)
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(ones(*shape, dtype=dtype))
+            self.weight = Parameter(ones(*shape, dtype=dtype, device=device))
             if bias:
-                self.bias = Parameter(zeros(*shape, dtype=dtype))
+                self.bias = Parameter(zeros(*shape, dtype=dtype, device=device))
             else:
                 self.register_parameter("bias", None)
         else:
@@ -187,13 +188,13 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")
-        dtype = dtypes.as_dtype(dtype)
+        dtype, device = dtypes.as_dtype(dtype), backend.resolve(device, type(self).__name__)
         self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
                                                                      eps, affine)
         if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype))
+            self.weight = Parameter(ones(num_channels, dtype=dtype, device=device))
             if bias:
-                self.bias = Parameter(zeros(num_channels, dtype=dtype))
+                self.bias = Parameter(zeros(num_channels, dtype=dtype, device=device))
             else:
                 self.register_parameter("bias", None)
         else:

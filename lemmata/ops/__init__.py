@@ -26,5 +26,5 @@ from .reduce import (
 from .shape import (
     assign_index, broadcast_to, cast, cat, chunk, clone, concat, concatenate, expand, expand_as,
     flatten, flip, gather, getitem, index_put, narrow, pad, permute, repeat, reshape, select,
-    split, squeeze, stack, swapaxes, t, transpose, unbind, unflatten, unsqueeze, view,
+    split, squeeze, stack, swapaxes, t, to_device, transpose, unbind, unflatten, unsqueeze, view,
 )

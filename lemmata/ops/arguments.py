@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..tensor import Tensor
 
 
@@ -41,24 +41,44 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
 
 
 def as_tensor_like(value: Any, like: Tensor, op: str = "as_tensor_like") -> Tensor:
-    """A Python scalar or array next to ``like`` becomes a Tensor of the dtype PyTorch would give."""
+    """A Python scalar or array next to ``like`` becomes a Tensor of the dtype PyTorch would give,
+    on ``like``'s device."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (numbers.Number, np.number, np.bool_)):
-        return Tensor(np.asarray(value, dtype=dtypes.scalar_dtype(value, like.dtype)))
-    array = np.asarray(value)
-    if array.dtype.kind not in "biufc":
-        raise TypeError(f"{op}: expected a Tensor, number or numeric array, got "
-                        f"{type(value).__name__}")
-    return Tensor(array)
+        array = np.asarray(value, dtype=dtypes.scalar_dtype(value, like.dtype))
+    else:
+        array = value if backend.is_array(value) else np.asarray(value)
+        if array.dtype.kind not in "biufc":
+            raise TypeError(f"{op}: expected a Tensor, number or numeric array, got "
+                            f"{type(value).__name__}")
+    return Tensor(array if isinstance(like._data, np.ndarray) and isinstance(array, np.ndarray)
+                  else backend.like(array, like._data))
+
+
+def same_device(a: Tensor, b: Tensor, op: str) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` if they live on one device; a 0-d CPU tensor joins the other's device (as
+    a Python number would, and as in PyTorch); otherwise a RuntimeError naming both devices."""
+    if isinstance(a._data, np.ndarray) and isinstance(b._data, np.ndarray):
+        return a, b
+    if backend.same_device(a._data, b._data):
+        return a, b
+    if a.ndim == 0 and a.device.type == "cpu":
+        return a.to(b.device), b
+    if b.ndim == 0 and b.device.type == "cpu":
+        return a, b.to(a.device)
+    raise RuntimeError(f"{op}: expected all tensors to be on the same device, but found at least "
+                       f"two devices, {a.device} and {b.device}")
 
 
 def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
-    """Both operands as Tensors of the promoted dtype, after checking that they broadcast."""
+    """Both operands as Tensors of the promoted dtype on one device, after checking that they
+    broadcast."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(np.asarray(a))
     a = as_tensor_like(a, b, op) if not isinstance(a, Tensor) else a
     b = as_tensor_like(b, a, op)
+    a, b = same_device(a, b, op)
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:

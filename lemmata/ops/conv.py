@@ -145,7 +145,7 @@ def im2col(x: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None)
     n, c = x.shape[:2]
     x_last = channels_last(x)
     if any(b or a for b, a in geometry.padding):
-        padded = scratch("conv-padded", (n,) + geometry.padded_size + (c,), x.dtype)
+        padded = scratch("conv-padded", (n,) + geometry.padded_size + (c,), x.dtype, like=x)
         padded.fill(0)
         interior = tuple(builtins.slice(b, b + m) for (b, _), m in
                          zip(geometry.padding, geometry.in_size))
@@ -165,7 +165,7 @@ def im2col(x: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None)
              + (nd + 2,))
     shape = (groups, n) + geometry.out_size + geometry.kernel + (c // groups,)
     if out is None:
-        out = np.empty(shape, dtype=x.dtype)
+        out = np.empty(shape, dtype=x.dtype, like=x)
     np.copyto(out.reshape(shape), windows.transpose(order))
     return out.reshape(groups, n * _size(geometry.out_size), -1)
 
@@ -193,7 +193,7 @@ def im2col_transposed(x: np.ndarray, geometry: ConvGeometry,
     n, c = x.shape[:2]
     x_first = np.moveaxis(x, 0, 1)                                     # (C, N, *S)
     if any(b or a for b, a in geometry.padding):
-        padded = scratch("conv-padded-first", (c, n) + geometry.padded_size, x.dtype)
+        padded = scratch("conv-padded-first", (c, n) + geometry.padded_size, x.dtype, like=x)
         padded.fill(0)
         interior = tuple(builtins.slice(b, b + m) for (b, _), m in
                          zip(geometry.padding, geometry.in_size))
@@ -209,7 +209,7 @@ def im2col_transposed(x: np.ndarray, geometry: ConvGeometry,
     order = (0,) + tuple(range(nd + 2, 2 * nd + 2)) + (1,) + tuple(range(2, nd + 2))
     shape = (c,) + geometry.kernel + (n,) + geometry.out_size
     if out is None:
-        out = np.empty(shape, dtype=x.dtype)
+        out = np.empty(shape, dtype=x.dtype, like=x)
     np.copyto(out.reshape(shape), windows.transpose(order))
     return out.reshape(c * _size(geometry.kernel), n * _size(geometry.out_size))
 
@@ -224,10 +224,11 @@ def _columns(x: np.ndarray, geometry: ConvGeometry, few: bool = False) -> np.nda
         return rows.transpose(1, 0, 2)
     if few:
         shape = (x.shape[1] * _size(geometry.kernel), x.shape[0] * _size(geometry.out_size))
-        return im2col_transposed(x, geometry, out=scratch("conv-columns", shape, x.dtype)).T[None]
+        columns = scratch("conv-columns", shape, x.dtype, like=x)
+        return im2col_transposed(x, geometry, out=columns).T[None]
     shape = ((geometry.groups, x.shape[0] * _size(geometry.out_size),
               _size(geometry.kernel) * (x.shape[1] // geometry.groups)))
-    return im2col(x, geometry, out=scratch("conv-columns", shape, x.dtype))
+    return im2col(x, geometry, out=scratch("conv-columns", shape, x.dtype, like=x))
 
 
 def col2im(cols: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None,
@@ -249,9 +250,10 @@ def col2im(cols: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = No
                                           + (c_g,)), tuple(range(nd + 2, 2 * nd + 2)),
                              tuple(range(nd)))                     # (*k, G, N, *O, C_g)
     if out is None:
-        out = np.empty((n,) + geometry.in_size + (groups * c_g,), dtype=cols.dtype)
+        out = np.empty((n,) + geometry.in_size + (groups * c_g,), dtype=cols.dtype, like=cols)
     padded = any(b or a for b, a in geometry.padding)
-    image = (scratch("conv-image", (n,) + geometry.padded_size + (groups, c_g), cols.dtype)
+    image = (scratch("conv-image", (n,) + geometry.padded_size + (groups, c_g), cols.dtype,
+                     like=cols)
              if padded else out.reshape((n,) + geometry.in_size + (groups, c_g)))
     image.fill(0)
     rank = pieces.ndim - nd                                 # of one offset's piece (G, N, *O, C_g)
@@ -287,7 +289,7 @@ def _weight_matrix(w: np.ndarray, groups: int, few: bool = False) -> np.ndarray:
     nd = w.ndim - 2
     grouped = w.reshape((groups, c_out // groups, c_g) + w.shape[2:])
     source = grouped.transpose((0,) + tuple(range(3, nd + 3)) + (2, 1))   # (G, *k, C_g, C_out/G)
-    matrix = np.empty(source.shape, dtype=w.dtype)
+    matrix = np.empty(source.shape, dtype=w.dtype, like=w)
     for start in range(0, c_out // groups, 32):
         block = (Ellipsis, builtins.slice(start, start + 32))
         matrix[block] = source[block]
@@ -332,7 +334,12 @@ def _route(geometry: ConvGeometry, n: int, c_in: int, c_out: int, dtype: np.dtyp
     (inf − inf = NaN), where the direct sum, as PyTorch's, gives IEEE results window by window;
     the dense form of a grouped layer would also make NaN in the other groups (0 · inf).
     Measured before this check: one inf in a 16×16 map gave 24,576 NaN outputs on the Fourier
-    route, where PyTorch gives 2,400 infs and no NaN."""
+    route, where PyTorch gives 2,400 infs and no NaN.
+
+    Device arrays (a GPU's) take im2col: both fast routes trade multiplications for many small
+    host-sized passes, and a GPU's one big GEMM is what it does best."""
+    if arrays and not isinstance(arrays[0], np.ndarray):
+        return None, geometry
     routed = geometry
     if geometry.groups >= DENSE_GROUPS and c_in * c_out <= MAX_DENSE_WEIGHT:
         dense = replace(geometry, groups=1)
@@ -357,8 +364,8 @@ def _group_blocks(dense: np.ndarray, groups: int) -> np.ndarray:
 def _block_diagonal(w: np.ndarray, groups: int) -> np.ndarray:
     """The dense (C_out, C_in, *k) weight of a grouped one (C_out, C_in/G, *k): each group's
     block on the diagonal, zeros elsewhere."""
-    dense = np.zeros((w.shape[0], w.shape[1] * groups) + w.shape[2:], w.dtype)
-    diagonal = np.arange(groups)
+    dense = np.zeros((w.shape[0], w.shape[1] * groups) + w.shape[2:], w.dtype, like=w)
+    diagonal = list(range(groups))
     _group_blocks(dense, groups)[diagonal, :, diagonal] = w.reshape(
         groups, w.shape[0] // groups, w.shape[1], -1)
     return dense
@@ -367,7 +374,7 @@ def _block_diagonal(w: np.ndarray, groups: int) -> np.ndarray:
 def _diagonal_blocks(dense: np.ndarray, groups: int) -> np.ndarray:
     """The grouped (C_out, C_in/G, *k) weight on the diagonal of a dense one: the adjoint of
     :func:`_block_diagonal` (the weight gradient of a layer computed densely)."""
-    diagonal = np.arange(groups)
+    diagonal = list(range(groups))
     blocks = _group_blocks(dense, groups)[diagonal, :, diagonal]      # (G, C_out/G, C_in/G, K)
     return blocks.reshape((dense.shape[0], dense.shape[1] // groups) + dense.shape[2:])
 
@@ -380,7 +387,7 @@ def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     dtype = _result_dtype(x, w, b)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, c_out = x.shape[0], w.shape[0]
-    y = empty((n,) + geometry.out_size + (c_out,), dtype)
+    y = empty((n,) + geometry.out_size + (c_out,), dtype, like=x)
     route, routed = _route(geometry, n, x.shape[1], c_out, dtype, x, w)
     if route == "winograd":
         if routed is not geometry:                    # a grouped layer computed densely
@@ -429,7 +436,7 @@ def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     dtype = _result_dtype(g, w, b)
     g, w = g.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, groups = g.shape[0], geometry.groups
-    x = empty((n,) + geometry.in_size + (w.shape[1] * groups,), dtype)
+    x = empty((n,) + geometry.in_size + (w.shape[1] * groups,), dtype, like=g)
     route, routed = _route(geometry, n, x.shape[-1], g.shape[1], dtype, g, w)
     if route == "winograd":
         if routed is not geometry:                    # a grouped layer computed densely
@@ -456,7 +463,7 @@ def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
             _matmul_into(x[rows], g_rows, weights)
             continue
         cols = scratch("conv-products", (weights.shape[0], g_rows.shape[1], weights.shape[2]),
-                       dtype)
+                       dtype, like=g)
         np.matmul(g_rows, weights, out=cols)
         col2im(cols, geometry, out=x[rows], offset_major=narrow)
     if b is not None:
@@ -487,7 +494,7 @@ def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry,
     if route == "fourier":
         return fourier_weight_gradient(channels_last(x), channels_last(g), geometry, spectrum)
     few = _few_channels(geometry, x.shape[1])
-    gw = np.zeros((groups, c_out // groups, _size(geometry.kernel) * c_g), dtype=dtype)
+    gw = np.zeros((groups, c_out // groups, _size(geometry.kernel) * c_g), dtype=dtype, like=x)
     positions = _size(geometry.out_size)
     per_image = gw[0].size <= SMALL_WEIGHT and positions >= MIN_IMAGE_ROWS
     for rows in _chunks(x.shape[0], geometry, x.shape[1], dtype):
@@ -498,11 +505,12 @@ def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry,
                             cols.reshape(groups, m, positions, -1)).sum(axis=1)
             continue
         gw += np.matmul(g_rows.transpose(0, 2, 1), cols,
-                        out=scratch("conv-weight-partial", gw.shape, dtype))
+                        out=scratch("conv-weight-partial", gw.shape, dtype, like=x))
     if few:                                          # columns ordered (c, k), as w itself
         return gw.reshape((c_out, c_g) + geometry.kernel)
     gw = gw.reshape((c_out,) + geometry.kernel + (c_g,))
-    return np.ascontiguousarray(np.moveaxis(gw, -1, 1))             # (C_out, C_g, *k)
+    gw = np.moveaxis(gw, -1, 1)                                     # (C_out, C_g, *k)
+    return np.ascontiguousarray(gw, like=gw)
 
 
 def _shared_spectrum(x: np.ndarray, w: np.ndarray, g: np.ndarray,
@@ -512,7 +520,7 @@ def _shared_spectrum(x: np.ndarray, w: np.ndarray, g: np.ndarray,
     which the two maps take first and which has no use for it).  Whether g is finite is left to
     the two maps, which take im2col and ignore the spectrum when it is not: a pass over g saved
     in the common case, a wasted spectrum in the rare one."""
-    if not (x.dtype == w.dtype == g.dtype) or _route(
+    if not isinstance(g, np.ndarray) or not (x.dtype == w.dtype == g.dtype) or _route(
             geometry, x.shape[0], x.shape[1], g.shape[1], g.dtype)[0] != "fourier":
         return None
     with np.errstate(all="ignore"):           # a non-finite g: IEEE, as inside the ops

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from . import workspace
@@ -146,10 +146,10 @@ class RPow(Function):
 
     @staticmethod
     def forward(ctx, x, c):
-        base = np.asarray(c, dtype=x.dtype)
+        base = np.asarray(c, dtype=x.dtype, like=x)
         out = _integer_power(base, x) if x.dtype.kind in "iu" else base ** x
         ctx.save_for_backward(out)
-        ctx.log_c = np.log(np.asarray(c, dtype=x.dtype)) if c != 0 else 0.0
+        ctx.log_c = np.log(x.dtype.type(c)) if c != 0 else 0.0
         return out
 
     @staticmethod
@@ -449,17 +449,17 @@ class Clamp(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
         rx = real(x)
-        rlo = None if lo is None else real(np.asarray(lo))
-        rhi = None if hi is None else real(np.asarray(hi))
-        above_lo = np.ones(x.shape, bool) if lo is None else rx >= rlo
-        below_hi = np.ones(x.shape, bool) if hi is None else rx <= rhi
+        rlo = None if lo is None else real(np.asarray(lo, like=x))
+        rhi = None if hi is None else real(np.asarray(hi, like=x))
+        above_lo = np.ones(x.shape, bool, like=x) if lo is None else rx >= rlo
+        below_hi = np.ones(x.shape, bool, like=x) if hi is None else rx <= rhi
         takes_lo = ~above_lo if hi is None or lo is None else ~above_lo & (rlo < rhi)
         takes_hi = ~below_hi if hi is None or lo is None else ~below_hi | (rhi < rlo)
         ctx.save_for_backward(above_lo & below_hi, takes_lo, takes_hi)
         out = x if lo is None else np.where(above_lo, x, lo)
         if hi is not None:
             out = np.where(real(out) <= rhi, out, hi)
-        return np.asarray(out, dtype=x.dtype)
+        return np.asarray(out, dtype=x.dtype, like=x)
 
     @staticmethod
     def backward(ctx, g):
@@ -688,7 +688,7 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
         x = x.to(dtype)
         lo = lo.to(dtype) if isinstance(lo, Tensor) else lo
         hi = hi.to(dtype) if isinstance(hi, Tensor) else hi
-    if x.dtype.kind in "iub" and any(np.asarray(getattr(v, "_data", v)).dtype.kind == "f"
+    if x.dtype.kind in "iub" and any(np.result_type(getattr(v, "_data", v)).kind == "f"
                                      for v in (lo, hi) if v is not None):
         x = floating(x)
     return Clamp.apply(x, lo, hi)
@@ -699,10 +699,16 @@ clip = clamp
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise choice: a where condition holds, else b (all three broadcast)."""
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else condition if backend.is_array(
+        condition) else np.asarray(condition)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
     a, b = operands(a, b, "where")
+    if not backend.same_device(cond, a._data):
+        if isinstance(condition, Tensor) and condition.ndim:
+            raise RuntimeError(f"where: expected condition on the values' device, got "
+                               f"{condition.device} and {a.device}")
+        cond = backend.like(cond, a._data)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:

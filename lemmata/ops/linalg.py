@@ -15,7 +15,7 @@ from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from . import workspace
-from .arguments import as_tensor_like
+from .arguments import as_tensor_like, same_device
 
 
 class MatMul(Function):
@@ -63,7 +63,8 @@ def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b for matrices, into recycled memory, not fresh pages (a linear layer's weight
     gradient is 67 MB at 4096×4096): Net's data-parallel step took 3,968 → 1,490 page faults,
     1,211 → 1,184 ms."""
-    return np.matmul(a, b, out=workspace.empty((a.shape[0], b.shape[1]), np.result_type(a, b)))
+    return np.matmul(a, b, out=workspace.empty((a.shape[0], b.shape[1]), np.result_type(a, b),
+                                             like=a))
 
 
 def _times_transpose(a: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -72,7 +73,8 @@ def _times_transpose(a: np.ndarray, w: np.ndarray) -> np.ndarray:
     OpenBLAS packs faster (64×4096 by 4096×4096 on one core: 34.4 → 28.7 ms), then copied back
     to C order (0.1 ms)."""
     if a.shape[0] < w.shape[0] and w.flags.c_contiguous:
-        return np.ascontiguousarray(np.matmul(w, a.T).T)
+        product = np.matmul(w, a.T).T
+        return np.ascontiguousarray(product, like=product)
     return _product(a, w.T)
 
 
@@ -109,8 +111,10 @@ class Linear(Function):
 def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
     """x Wᵀ + b for checked shapes (see :func:`lemmata.nn.functional.linear`), in the dtype
     that x @ Wᵀ + b would have."""
+    x, w = same_device(x, w, "linear")
     dtype = dtypes.promote_types(x.dtype, w.dtype)
     if b is not None:
+        b = same_device(x, b, "linear")[1]
         dtype = dtypes.promote_types(dtype, b.dtype, 1, b.ndim)
     return Linear.apply(x.to(dtype), w.to(dtype), None if b is None else b.to(dtype))
 
@@ -123,7 +127,8 @@ def _transposed(x: np.ndarray) -> bool:
 def matmul(a: Any, b: Any) -> Tensor:
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(np.asarray(a))
-    a, b = _promoted(as_tensor_like(a, b, "matmul"), as_tensor_like(b, a, "matmul"))
+    a, b = _promoted(*same_device(as_tensor_like(a, b, "matmul"), as_tensor_like(b, a, "matmul"),
+                                  "matmul"))
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")

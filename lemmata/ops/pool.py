@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from .arguments import real
@@ -47,11 +47,12 @@ __all__ = [
 # ------------------------------------------------------------------------------ layout helpers
 
 
-def _zeros_channels_last(shape: Sequence[int], dtype: Any, fill: Any = 0) -> np.ndarray:
+def _zeros_channels_last(shape: Sequence[int], dtype: Any, fill: Any = 0,
+                         like: Any = None) -> np.ndarray:
     """An (N, C, *S) array whose memory is (N, *S, C), like the convolutions' outputs (recycled
-    memory, filled with ``fill`` unless it is None)."""
+    memory, filled with ``fill`` unless it is None), on the device of ``like``."""
     shape = tuple(shape)
-    array = empty((shape[0],) + shape[2:] + (shape[1],), dtype)
+    array = empty((shape[0],) + shape[2:] + (shape[1],), dtype, like=like)
     if fill is not None:
         array.fill(fill)
     return channels_first(array)
@@ -63,14 +64,15 @@ def _as_channels_last(x: np.ndarray) -> np.ndarray:
     reshaped back from a Flatten arrives as NCHW: LeNet-5's second pool's backward took
     0.43 ms with it as it was, 0.18 ms with the copy."""
     last = channels_last(x)
-    return x if last.flags.c_contiguous else channels_first(np.ascontiguousarray(last))
+    return x if last.flags.c_contiguous else channels_first(np.ascontiguousarray(last, like=last))
 
 
-def _scratch_channels_last(role: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
+def _scratch_channels_last(role: str, shape: Sequence[int], dtype: Any,
+                           like: Any = None) -> np.ndarray:
     """A scratch (N, C, *S) array laid out (N, *S, C) like the pooling outputs, so that every
     elementwise pass between them streams through memory."""
     shape = tuple(shape)
-    return channels_first(scratch(role, shape[:1] + shape[2:] + shape[1:2], dtype))
+    return channels_first(scratch(role, shape[:1] + shape[2:] + shape[1:2], dtype, like=like))
 
 
 
@@ -125,7 +127,7 @@ def _pad(x: np.ndarray, geometry: PoolGeometry, fill: Any) -> np.ndarray:
     padded = geometry.padded_size
     if padded == tuple(x.shape[2:]):
         return x
-    out = _zeros_channels_last(x.shape[:2] + padded, x.dtype, fill)
+    out = _zeros_channels_last(x.shape[:2] + padded, x.dtype, fill, like=x)
     out[(builtins.slice(None),) * 2 + tuple(
         builtins.slice(p, p + n) for p, n in zip(geometry.padding, geometry.in_size))] = x
     return out
@@ -133,7 +135,7 @@ def _pad(x: np.ndarray, geometry: PoolGeometry, fill: Any) -> np.ndarray:
 
 def _flat_plane_index(coordinates: Sequence[np.ndarray], in_size: Sequence[int]) -> np.ndarray:
     """Row-major flat index into one channel's input plane, as PyTorch's return_indices."""
-    flat = np.zeros((), dtype=np.int64)
+    flat = 0
     for coordinate, n in zip(coordinates, in_size):
         flat = flat * n + coordinate
     return flat
@@ -164,7 +166,7 @@ class Argmax:
             coordinates = []
             for axis, (tap, s, p, d) in enumerate(zip(taps, geometry.stride, geometry.padding,
                                                       geometry.dilation)):
-                position = np.arange(geometry.out_size[axis]).reshape(
+                position = np.arange(geometry.out_size[axis], like=self.offset).reshape(
                     (-1,) + (1,) * (len(geometry.out_size) - axis - 1))
                 coordinates.append(position * s - p + tap.astype(np.int64) * d)
             self._flat = _flat_plane_index(coordinates, geometry.in_size)
@@ -187,7 +189,7 @@ def _scatter(g: np.ndarray, where: Argmax) -> np.ndarray:
     if geometry is None:
         # adaptive windows may share entries: one bincount over (plane, position) sums them
         plane = math.prod(shape[2:])
-        keys = (np.arange(n * c).reshape(n, c, *([1] * (g.ndim - 2))) * plane
+        keys = (np.arange(n * c, like=g).reshape(n, c, *([1] * (g.ndim - 2))) * plane
                 + where.flat).ravel()
 
         def summed(values: np.ndarray) -> np.ndarray:
@@ -198,7 +200,7 @@ def _scatter(g: np.ndarray, where: Argmax) -> np.ndarray:
     # regular windows: per batch chunk and kernel tap, g times the mask "argmax is this tap"
     # added (or, for disjoint windows, written) at the tap's input positions.  Multiplying by a
     # mask is 4–5× faster than a masked add (np.add(..., where=)); never np.add.at.
-    out = _zeros_channels_last(shape, g.dtype)
+    out = _zeros_channels_last(shape, g.dtype, like=g)
     g = _as_channels_last(g)
     every = (builtins.slice(None),) * 2
     image_bytes = math.prod(shape[2:]) * c * g.dtype.itemsize
@@ -210,10 +212,10 @@ def _scatter(g: np.ndarray, where: Argmax) -> np.ndarray:
                 continue
             outs, ins = every + ranges[0], every + ranges[1]
             chosen = np.equal(offset[outs], k, out=_scratch_channels_last(
-                "pool-mask", offset[outs].shape, bool))
+                "pool-mask", offset[outs].shape, bool, like=g))
             if geometry.overlapping:
                 image[ins] += np.multiply(grad[outs], chosen, out=_scratch_channels_last(
-                    "pool-grad", chosen.shape, g.dtype))
+                    "pool-grad", chosen.shape, g.dtype, like=g))
             else:
                 np.multiply(grad[outs], chosen, out=image[ins])
     return out
@@ -279,7 +281,7 @@ class RegularWindows:
         padded = builtins.max((self.out - 1) * self.stride + self.kernel, self.size + self.before)
         shape = list(g.shape)
         shape[axis] = padded
-        buffer = np.zeros(shape, dtype=g.dtype)
+        buffer = np.zeros(shape, dtype=g.dtype, like=g)
         for j in range(self.kernel):
             _take(buffer, axis, builtins.slice(j, j + (self.out - 1) * self.stride + 1,
                                                self.stride))[...] += g
@@ -305,11 +307,11 @@ class AdaptiveWindows:
 
     def sum(self, x: np.ndarray, axis: int) -> np.ndarray:
         moved = np.moveaxis(x, axis, -1)
-        return np.moveaxis(moved @ self.matrix(x.dtype).T, -1, axis)
+        return np.moveaxis(moved @ backend.like(self.matrix(x.dtype).T, x), -1, axis)
 
     def adjoint(self, g: np.ndarray, axis: int) -> np.ndarray:
         moved = np.moveaxis(g, axis, -1)
-        return np.moveaxis(moved @ self.matrix(g.dtype), -1, axis)
+        return np.moveaxis(moved @ backend.like(self.matrix(g.dtype), g), -1, axis)
 
 
 def _take(x: np.ndarray, axis: int, index: slice) -> np.ndarray:
@@ -322,7 +324,7 @@ def _pad_axis(x: np.ndarray, axis: int, before: int, total: int) -> np.ndarray:
         return x
     shape = list(x.shape)
     shape[axis] = total
-    out = np.zeros(shape, dtype=x.dtype)
+    out = np.zeros(shape, dtype=x.dtype, like=x)
     _take(out, axis, builtins.slice(before, before + x.shape[axis]))[...] = x
     return out
 
@@ -337,7 +339,7 @@ class Averaging:
 
     def divide(self, y: np.ndarray) -> np.ndarray:
         real_dtype = y.real.dtype if y.dtype.kind == "c" else y.dtype
-        return y / self.divisor.astype(real_dtype)
+        return y / backend.like(self.divisor.astype(real_dtype), y)
 
 
 class WindowAverage(Function):
@@ -462,16 +464,17 @@ def _lowest(dtype: np.dtype) -> Any:
 # ------------------------------------------------------------------------------ max pooling
 
 
-def _first_taps(geometry: PoolGeometry, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+def _first_taps(geometry: PoolGeometry, shape: tuple[int, ...], dtype: Any,
+                like: np.ndarray) -> np.ndarray:
     """Each window's first non-padding tap (where PyTorch's kernel starts its search), as a
-    kernel offset per output entry."""
+    kernel offset per output entry, on the device of ``like``."""
     first = []
     for o, s, p, d in zip(geometry.out_size, geometry.stride, geometry.padding,
                           geometry.dilation):
         start = np.arange(o) * s - p
         first.append(np.where(start < 0, -(start // d), 0))     # ⌈−start/d⌉ taps are padding
     offset = np.ravel_multi_index(np.ix_(*first), geometry.kernel).astype(dtype)
-    return np.broadcast_to(offset, shape)
+    return np.broadcast_to(backend.like(offset, like), shape)
 
 
 def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
@@ -493,9 +496,10 @@ def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.
     # maximum starts as a copy of it rather than from −inf
     first_covers = taps[0][0] == 0 and all(
         r.start == 0 and r.stop == n for r, n in zip(taps[0][1][0], geometry.out_size))
-    best = _zeros_channels_last(shape, x.dtype, None if first_covers else lowest)
-    offset = _zeros_channels_last(shape, np.min_scalar_type(int(np.prod(geometry.kernel))))
-    offset[...] = 0 if first_covers else _first_taps(geometry, shape[2:], offset.dtype)
+    best = _zeros_channels_last(shape, x.dtype, None if first_covers else lowest, like=x)
+    offset = _zeros_channels_last(shape, np.min_scalar_type(int(np.prod(geometry.kernel))),
+                                  like=x)
+    offset[...] = 0 if first_covers else _first_taps(geometry, shape[2:], offset.dtype, x)
     image_bytes = math.prod(x.shape[1:]) * x.dtype.itemsize
     for rows in batch_chunks(x.shape[0], image_bytes):
         if x.dtype.kind == "c":
@@ -508,13 +512,14 @@ def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.
             top[...] = image[every + taps[0][1][1]]
         for k, ranges in taps[1:] if first_covers else taps:
             piece, b, o = image[every + ranges[1]], top[every + ranges[0]], where[every + ranges[0]]
-            better = np.greater(piece, b, out=_scratch_channels_last("pool-mask", b.shape, bool))
+            better = np.greater(piece, b, out=_scratch_channels_last("pool-mask", b.shape, bool,
+                                                                     like=x))
             np.maximum(b, piece, out=b)
             np.maximum(o, np.multiply(better, o.dtype.type(k), out=_scratch_channels_last(
-                "pool-offset", b.shape, o.dtype)), out=o)
+                "pool-offset", b.shape, o.dtype, like=x)), out=o)
         if x.dtype.kind == "f" and np.isnan(top).any():
             top.fill(lowest)
-            where[...] = _first_taps(geometry, shape[2:], offset.dtype)
+            where[...] = _first_taps(geometry, shape[2:], offset.dtype, x)
             _exact_max_windows(image, geometry, top, where)
     return best, offset
 
@@ -565,7 +570,8 @@ def _max_pool(nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: An
     y = _unbatch(MaxPool.apply(x, where=where), batched)
     if not return_indices:
         return y
-    indices = Tensor(np.ascontiguousarray(where.flat))
+    flat = where.flat
+    indices = Tensor(np.ascontiguousarray(flat, like=flat))
     return y, _unbatch(indices, batched)
 
 
@@ -714,19 +720,19 @@ def _adaptive_max_pool(nd: int, input: Tensor, output_size: Any, return_indices:
     in_size = tuple(data.shape[2:])
     starts, lengths = [], []
     for axis, (n, o) in enumerate(zip(in_size, out_size)):
-        start, end = AdaptiveWindows(n, o).bounds
+        start, end = (backend.like(bound, data) for bound in AdaptiveWindows(n, o).bounds)
         starts.append(start)
         lengths.append(end - start)
     lowest = _lowest(data.dtype)
     shape = data.shape[:2] + out_size
-    best = _zeros_channels_last(shape, data.dtype, lowest)
+    best = _zeros_channels_last(shape, data.dtype, lowest, like=data)
     best_real = real(best)
     flat = np.broadcast_to(_flat_plane_index(np.ix_(*starts), in_size), shape).copy()
     floats = data.dtype.kind in "fc"
     # a running max over window offsets (the longest window's); offsets past a shorter window's
     # end are masked out, so ties still go to the first maximum
     for tap in np.ndindex(*[int(length.max()) for length in lengths]):
-        inside = np.ones((), dtype=bool)
+        inside = np.ones((), dtype=bool, like=data)
         rows = []
         for axis, (j, start, length) in enumerate(zip(tap, starts, lengths)):
             rows.append(np.minimum(start + j, start + length - 1))
@@ -744,7 +750,7 @@ def _adaptive_max_pool(nd: int, input: Tensor, output_size: Any, return_indices:
     y = _unbatch(WindowGather.apply(x, where=where, values=best), batched)
     if not return_indices:
         return y
-    return y, _unbatch(Tensor(np.ascontiguousarray(flat)), batched)
+    return y, _unbatch(Tensor(np.ascontiguousarray(flat, like=flat)), batched)
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:

@@ -72,7 +72,7 @@ def _sum_of_narrow_rows(x: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray
     out = folded.transpose(np.argsort(inner))   # kept axes back in their own order
     if keepdim:
         out = out.reshape(tuple(n if axis in kept else 1 for axis, n in enumerate(x.shape)))
-    return np.ascontiguousarray(out)
+    return np.ascontiguousarray(out, like=out)
 
 
 class Sum(Function):
@@ -97,7 +97,7 @@ class Mean(Function):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.n = _count(x.shape, dims)
         if ctx.n == 0:  # 0/0: NaN, as PyTorch (np.mean would also warn)
-            return np.sum(x, axis=dims, keepdims=keepdim) / np.asarray(0, x.dtype)
+            return np.sum(x, axis=dims, keepdims=keepdim) / x.dtype.type(0)
         return np.mean(x, axis=dims, keepdims=keepdim)
 
     @staticmethod
@@ -311,11 +311,11 @@ class PickedSum(Function):
                               0)
         picked = np.take_along_axis(x, ctx.index, axis=dim).squeeze(dim)
         total = np.where(keep, picked * coefficients, 0).sum()
-        return np.asarray(total if divisor is None else total / divisor, dtype=x.dtype)
+        return np.asarray(total if divisor is None else total / divisor, dtype=x.dtype, like=x)
 
     @staticmethod
     def backward(ctx, g):
-        slope = np.zeros(ctx.shape, dtype=ctx.scaled.dtype)
+        slope = np.zeros(ctx.shape, dtype=ctx.scaled.dtype, like=ctx.scaled)
         np.put_along_axis(slope, ctx.index, np.expand_dims(ctx.scaled, ctx.dim), axis=ctx.dim)
         return g * Tensor(slope)
 
@@ -408,11 +408,11 @@ def _arg_extremum(x: Tensor, dim: Any, keepdim: bool, op: str, pick: Any) -> Ten
     if values.size == 0:
         raise IndexError(f"{op}: expected a non-empty tensor (shape {tuple(x.shape)})")
     if dim is None:
-        index = np.asarray(pick(values.reshape(-1)))
+        index = np.asarray(pick(values.reshape(-1)), like=values)
         return Tensor(index.reshape((1,) * x.ndim) if keepdim else index)
     d = normalize_dim(dim, x.ndim, op)
     if x.ndim == 0:
-        return Tensor(np.zeros((), np.int64))
+        return Tensor(np.zeros((), np.int64, like=values))
     return Tensor(pick(values, axis=d, keepdims=keepdim).astype(np.int64))
 
 

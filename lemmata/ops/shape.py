@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from .arguments import as_tensor_like, normalize_dim, shape_tuple
@@ -72,6 +72,19 @@ class Cast(Function):
         return g.to(ctx.dtype), None
 
 
+class ToDevice(Function):
+    """Copy to another device (host memory ↔ a GPU);  the gradient is copied back."""
+
+    @staticmethod
+    def forward(ctx, x, device):
+        ctx.device = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.to(ctx.device), None
+
+
 class Clone(Function):
     """A copy with its own memory;  identity derivative."""
 
@@ -100,20 +113,24 @@ class Flip(Function):
 # ------------------------------------------------------------------------------ indexing
 
 
-def _normalize_index(index: Any) -> Any:
-    """Tensors in an index become arrays; lists become integer/boolean arrays."""
+def _normalize_index(index: Any, like: Any) -> Any:
+    """``index`` with tensors as their arrays and lists as integer arrays, every array on the
+    device of ``like`` (the indexed array): a CPU index may pick from a GPU tensor, as in
+    PyTorch."""
     if isinstance(index, tuple):
-        return tuple(_normalize_index(i) for i in index)
+        return tuple(_normalize_index(i, like) for i in index)
     if isinstance(index, Tensor):
         if index.dtype.kind not in "biu":
             raise IndexError(f"__getitem__: tensors used as indices must be long, int or bool "
                              f"tensors, got {dtypes.dtype_name(index.dtype)}")
-        return index._data
+        return backend.like(index._data, like)
     if isinstance(index, list):
         array = np.asarray(index)
         if array.size and array.dtype.kind not in "biu":
             raise IndexError(f"__getitem__: index lists must hold ints or bools, got {index!r}")
-        return array.astype(np.int64) if array.size == 0 else array
+        return backend.like(array.astype(np.int64) if array.size == 0 else array, like)
+    if isinstance(index, np.ndarray):
+        return backend.like(index, like)
     return index
 
 
@@ -140,7 +157,7 @@ class GetItem(Function):
             out = x[index]
         except (IndexError, TypeError, ValueError) as error:
             raise _index_error(x.shape, index, error) from None
-        return out if isinstance(out, np.ndarray) else np.asarray(out)
+        return out if backend.is_array(out) else np.asarray(out)
 
     @staticmethod
     def backward(ctx, g):
@@ -153,11 +170,13 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx, g, index, shape):
         ctx.index = index
-        out = np.zeros(shape, dtype=g.dtype)
+        out = np.zeros(shape, dtype=g.dtype, like=g)
         if _is_basic(index):
             out[index] = g           # basic indexing picks each entry at most once
         else:
-            np.add.at(out, index, g)  # integer arrays may repeat an entry: accumulate
+            # integer arrays may repeat an entry: accumulate (the array's own module: NumPy
+            # does not hand ufunc.at with a tuple of device index arrays on to CuPy)
+            backend.array_module(out).add.at(out, index, g)
         return out
 
     @staticmethod
@@ -188,8 +207,10 @@ class IndexPut(Function):
 
 def assign_index(array: np.ndarray, index: Any, value: Any) -> None:
     """``array[index] = value`` with lemmata's index rules and error messages."""
-    index = _normalize_index(index)
+    index = _normalize_index(index, array)
     value = value._data if isinstance(value, Tensor) else value
+    if backend.is_array(value) and not backend.same_device(value, array):
+        value = backend.like(value, array)
     if array.dtype.kind != "c" and np.iscomplexobj(value):
         raise TypeError(f"__setitem__: cannot assign complex values to a "
                         f"{dtypes.dtype_name(array.dtype)} tensor of shape {array.shape}")
@@ -225,10 +246,10 @@ class ScatterAdd(Function):
     @staticmethod
     def forward(ctx, src, dim, index, shape):
         ctx.dim, ctx.index = dim, index
-        out = np.zeros(shape, dtype=src.dtype)
-        full = list(np.indices(index.shape, sparse=True))
+        out = np.zeros(shape, dtype=src.dtype, like=src)
+        full = [backend.like(axis, src) for axis in np.indices(index.shape, sparse=True)]
         full[dim] = index
-        np.add.at(out, tuple(full), src)
+        backend.array_module(out).add.at(out, tuple(full), src)
         return out
 
     @staticmethod
@@ -431,6 +452,16 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
     return y.reshape(interleaved).expand(target).reshape([r * n for r, n in zip(sizes, shape)])
 
 
+def to_device(x: Tensor, device: Any) -> Tensor:
+    """``x`` on ``device`` (itself if it is there already); differentiable."""
+    device = backend.resolve(device, "to")
+    if x.device == device:
+        return x
+    if not x.requires_grad:
+        return Tensor(backend.to_device(x._data, device))
+    return ToDevice.apply(x, device)
+
+
 def cast(x: Tensor, dtype: Any) -> Tensor:
     dtype = dtypes.as_dtype(dtype)
     if dtype == x.dtype:
@@ -451,7 +482,7 @@ def flip(x: Tensor, dims: Any) -> Tensor:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
-    index = _normalize_index(index)
+    index = _normalize_index(index, x._data)
     if isinstance(index, np.ndarray) and index.dtype == np.bool_ and index.shape != x.shape[
             :index.ndim]:
         raise IndexError(f"__getitem__: boolean mask of shape {index.shape} does not match the "
@@ -466,7 +497,7 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
         raise TypeError(f"index_put: cannot assign complex values to a "
                         f"{dtypes.dtype_name(x.dtype)} tensor of shape {tuple(x.shape)}")
     return IndexPut.apply(x, as_tensor_like(value, x, "index_put").to(x.dtype),
-                          _normalize_index(index))
+                          _normalize_index(index, x._data))
 
 
 def _int_arg(value: Any, name: str, op: str) -> int:
@@ -508,7 +539,7 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j] = x[index[i][j]][j] (for dim = 0) — as ``torch.gather``."""
     d = normalize_dim(dim, x.ndim, "gather")
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    idx = backend.like(index._data if isinstance(index, Tensor) else np.asarray(index), x._data)
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"gather: index must be an integer tensor, got {idx.dtype}")
     if idx.ndim != x.ndim:

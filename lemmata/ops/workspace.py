@@ -19,7 +19,9 @@ Measured facts that shape how the convolution, pooling and activation ops touch 
   passes cheap and bounds scratch memory by the chunk, not the batch (:func:`batch_chunks`).
 
 Everything here is thread-local, so data-parallel worker threads (:mod:`lemmata.parallel`) never
-share a buffer.
+share a buffer.  All of it is for host memory: asked for an array ``like`` a device array (a CuPy
+array on a GPU), these functions make a fresh one on that device, whose library keeps its own pool
+of device memory.
 """
 from __future__ import annotations
 
@@ -57,7 +59,12 @@ def _size(shape: Sequence[int]) -> int:
     return math.prod(shape)
 
 
-def scratch(role: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
+def _on_device(like: Any) -> bool:
+    """Whether ``like`` is a device array (anything but a NumPy array or None)."""
+    return like is not None and not isinstance(like, np.ndarray)
+
+
+def scratch(role: str, shape: Sequence[int], dtype: Any, like: Any = None) -> np.ndarray:
     """A reusable uninitialised array of ``shape`` for this thread.
 
     One buffer per (role, dtype), grown when a call needs more.  The caller owns it until its
@@ -66,6 +73,8 @@ def scratch(role: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
     Winograd input tiles, "conv-products" for the matrix products that follow), since no call
     needs two routes' buffers at once: that held 21 MB less per thread on the NiN step.
     """
+    if _on_device(like):
+        return np.empty(shape, dtype, like=like)
     dtype = np.dtype(dtype)
     shape = tuple(int(n) for n in shape)
     size = _size(shape)
@@ -113,7 +122,7 @@ def in_layout_of(array: np.ndarray, make: Callable[[tuple[int, ...]], np.ndarray
 
 def scratch_like(role: str, array: np.ndarray, dtype: Any) -> np.ndarray:
     """:func:`scratch` with ``array``'s shape and memory order."""
-    return in_layout_of(array, lambda shape: scratch(role, shape, dtype))
+    return in_layout_of(array, lambda shape: scratch(role, shape, dtype, like=array))
 
 
 #: the most elements :func:`zeros_like` serves (a 4 MB float32 array, read-only, made once per
@@ -125,8 +134,9 @@ _zeros: dict[np.dtype, np.ndarray] = {}
 def zeros_like(array: np.ndarray) -> np.ndarray | None:
     """A read-only zero array with ``array``'s shape, dtype and memory order, or None when it has
     more than ZEROS_ELEMENTS elements.  For ufuncs that take a zero operand: NumPy runs a
-    broadcast scalar operand in a plain loop, a same-layout array one in SIMD (see ReLU)."""
-    if array.size > ZEROS_ELEMENTS:
+    broadcast scalar operand in a plain loop, a same-layout array one in SIMD (see ReLU).  None
+    for a device array too: a GPU runs the scalar as fast."""
+    if array.size > ZEROS_ELEMENTS or _on_device(array):
         return None
     flat = _zeros.get(array.dtype)
     if flat is None:
@@ -143,7 +153,7 @@ def _idle(buffer: np.ndarray) -> bool:
     return _references(buffer) <= _IDLE + 1
 
 
-def empty(shape: Sequence[int], dtype: Any) -> np.ndarray:
+def empty(shape: Sequence[int], dtype: Any, like: Any = None) -> np.ndarray:
     """An uninitialised C-ordered array, recycled from this thread's pool when it is large.
 
     The array is a view of a pooled byte buffer: the smallest idle one that holds it, unless
@@ -155,6 +165,8 @@ def empty(shape: Sequence[int], dtype: Any) -> np.ndarray:
     could not use.  The NiN step (batch 128, two threads) peaked at 840 MB with a size per
     array, at 764 / 700 / 699 MB taking sizes below 1.5 / 1.6 / 2 times the request.
     """
+    if _on_device(like):
+        return np.empty(shape, dtype, like=like)
     dtype = np.dtype(dtype)
     shape = tuple(int(n) for n in shape)
     nbytes = _size(shape) * dtype.itemsize
@@ -186,8 +198,8 @@ def empty_like(array: np.ndarray, dtype: Any = None) -> np.ndarray:
     memory gets one too), so that elementwise passes between them stream through memory."""
     dtype = array.dtype if dtype is None else np.dtype(dtype)
     if array.ndim < 2 or array.flags.c_contiguous:
-        return empty(array.shape, dtype)
-    return in_layout_of(array, lambda shape: empty(shape, dtype))
+        return empty(array.shape, dtype, like=array)
+    return in_layout_of(array, lambda shape: empty(shape, dtype, like=array))
 
 
 def _trim(pool: OrderedDict, budget: int) -> None:

@@ -62,7 +62,7 @@ class Adagrad(Optimizer):
         if wd != 0:
             g = fma(theta, wd, g)                          # g ← g + λθ
         clr = lr / (1 + (t - 1) * lr_decay)
-        theta, g = real_view(theta), real_view(np.asarray(g))
+        theta, g = real_view(theta), real_view(np.asarray(g, like=theta))
         s = real_view(state["sum"]._data)
         fma(g, g, s, out=s)                                # s ← s + g²
         std = np.sqrt(s)

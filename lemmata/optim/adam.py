@@ -81,11 +81,11 @@ class Adam(Optimizer):
                 theta *= 1 - lr * wd                     # θ ← θ(1 − ηλ)
             else:
                 g = fma(theta, wd, g)                    # g ← g + λθ
-        theta, g = real_view(theta), real_view(np.asarray(g))
+        theta, g = real_view(theta), real_view(np.asarray(g, like=theta))
         m, v = real_view(state["exp_avg"]._data), real_view(state["exp_avg_sq"]._data)
         lerp_(m, g, 1 - beta1)                           # m ← β₁m + (1 − β₁)g
         v *= beta2
-        fma(g * np.asarray(1 - beta2, v.dtype), g, v, out=v)   # v ← β₂v + (1 − β₂)g²
+        fma(g * v.dtype.type(1 - beta2), g, v, out=v)   # v ← β₂v + (1 − β₂)g²
         if group.get("bias_correction", True):
             t = float(state["step"]._data)
             bias_correction1 = 1 - beta1 ** t

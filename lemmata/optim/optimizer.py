@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..autograd import enable_grad
 from ..ops.workspace import scratch
 from ..tensor import Tensor
@@ -80,9 +80,9 @@ def fma(a: Any, b: Any, c: Any, out: np.ndarray | None = None) -> np.ndarray:
     The work goes a cache-sized block of rows at a time, with no full-size temporary.
     """
     dtype = out.dtype if out is not None else np.result_type(c)
-    a = a if isinstance(a, np.ndarray) else np.asarray(a, dtype)
-    b = b if isinstance(b, np.ndarray) else np.asarray(b, dtype)
-    c = c if isinstance(c, np.ndarray) else np.asarray(c, dtype)
+    # numbers become scalars of the dtype (a device library takes those, not host arrays)
+    a, b, c = (x if backend.is_array(x) else np.asarray(x, dtype)[()] for x in (a, b, c))
+    device = next((x for x in (out, a, b, c) if backend.is_array(x)), None)
     if _fused(dtype) and not (_exact_scale(a) or _exact_scale(b)):
         work = np.dtype(np.float64)          # the product of two float32 numbers is exact there
     else:
@@ -90,7 +90,8 @@ def fma(a: Any, b: Any, c: Any, out: np.ndarray | None = None) -> np.ndarray:
         dtype = dtype if out is not None else work
     shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
     if out is None:
-        out = np.empty(shape, dtype=dtype)
+        out = np.empty(shape, dtype=dtype) if device is None else np.empty(shape, dtype,
+                                                                            like=device)
     if math.prod(shape) <= FMA_BLOCK:
         # one block: a small temporary, no scratch buffer or loop (an optimizer's step over a
         # small model's parameters is mostly this call: LeNet-5's SGD step 292 → 225 µs)
@@ -99,7 +100,7 @@ def fma(a: Any, b: Any, c: Any, out: np.ndarray | None = None) -> np.ndarray:
         return out
     rows = shape[0] if shape else 1
     step = max(1, FMA_BLOCK // max(1, math.prod(shape[1:])))
-    part_of = scratch("fma-work", (min(step, rows),) + shape[1:], work)
+    part_of = scratch("fma-work", (min(step, rows),) + shape[1:], work, like=device)
 
     def block(x: np.ndarray, start: int, stop: int) -> np.ndarray:
         # operands that broadcast along the first axis are used whole
@@ -120,11 +121,11 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
     For |weight| < 0.5: start + weight·(end − start); otherwise end + (weight − 1)·(end − start)
     (exact at weight = 1); each as one fused multiply-add.
     """
-    w = np.asarray(weight, start.dtype)
+    w = start.dtype.type(weight)
     diff = end - start
     if abs(float(w)) < 0.5:
         return fma(w, diff, start, out=start)
-    return fma(w - np.asarray(1, start.dtype), diff, end, out=start)
+    return fma(w - start.dtype.type(1), diff, end, out=start)
 
 
 def real_view(array: np.ndarray) -> np.ndarray:
@@ -281,7 +282,7 @@ class Optimizer:
                 g = p.grad
                 if g.grad_fn is not None:
                     g.detach_()
-                if g._data.flags.writeable:
+                if backend.writeable(g._data):
                     g._data[...] = 0
                 else:
                     g._data = np.zeros_like(g._data)
@@ -301,6 +302,9 @@ class Optimizer:
                 raise TypeError(f"{type(self).__name__}: a real parameter of shape {p._data.shape} "
                                 f"has a complex gradient ({array.dtype})")
             array = array.astype(p._data.dtype)
+        if not backend.same_device(array, p._data):
+            raise RuntimeError(f"{type(self).__name__}: the gradient of a parameter on "
+                               f"{p.device} is on {g.device}")
         return array
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -438,7 +442,7 @@ def _restore(value: Any, p: Tensor, key: str, owner: str) -> Any:
     array = _as_array(value)
     if array is None:
         return copy.deepcopy(value)
-    array = np.array(array, copy=True)
+    array = backend.to_host(array).copy()  # step counters stay on the host, as PyTorch's
     if key == "step":
         return Tensor(array)
     if array.shape != p._data.shape and array.size != 1:
@@ -446,4 +450,4 @@ def _restore(value: Any, p: Tensor, key: str, owner: str) -> Any:
                          f"parameter's shape {p._data.shape}")
     if p.dtype.kind in "fc" and array.dtype != p.dtype:
         array = array.astype(p.dtype)
-    return Tensor(array)
+    return Tensor(backend.like(array, p._data))

@@ -61,10 +61,10 @@ class RMSprop(Optimizer):
         g = -grad if group["maximize"] else grad
         if wd != 0:
             g = fma(theta, wd, g)                                  # g ← g + λθ
-        theta, g = real_view(theta), real_view(np.asarray(g))
+        theta, g = real_view(theta), real_view(np.asarray(g, like=theta))
         v = real_view(state["square_avg"]._data)
         v *= alpha
-        fma(g * np.asarray(1 - alpha, v.dtype), g, v, out=v)      # v ← αv + (1 − α)g²
+        fma(g * v.dtype.type(1 - alpha), g, v, out=v)      # v ← αv + (1 − α)g²
         if centered:
             g_avg = real_view(state["grad_avg"]._data)
             lerp_(g_avg, g, 1 - alpha)                             # ḡ ← αḡ + (1 − α)g

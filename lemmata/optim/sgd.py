@@ -63,7 +63,7 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer")
             first = buf is None
             if first:
-                buf = state["momentum_buffer"] = Tensor(np.empty(grad.shape, grad.dtype))
+                buf = state["momentum_buffer"] = Tensor(np.empty(grad.shape, grad.dtype, like=grad))
             else:
                 buf._version += 1
         # every pass below is elementwise: made block by block, one trip through memory

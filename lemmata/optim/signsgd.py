@@ -49,7 +49,7 @@ class SignSGD(Optimizer):
                 theta *= 1 - lr * wd                       # θ ← θ(1 − ηλ)
             else:
                 g = fma(theta, wd, g)                      # g ← g + λθ
-        theta, g = real_view(theta), real_view(np.asarray(g))
+        theta, g = real_view(theta), real_view(np.asarray(g, like=theta))
         if momentum > 0:
             state = self.state[p]
             if "momentum_buffer" not in state:
@@ -58,4 +58,4 @@ class SignSGD(Optimizer):
             lerp_(m, g, 1 - momentum)                      # m ← βm + (1 − β)g
             state["momentum_buffer"]._version += 1
             g = m
-        theta -= np.asarray(lr, theta.dtype) * np.sign(g)  # θ ← θ − η sign(·)
+        theta -= theta.dtype.type(lr) * np.sign(g)  # θ ← θ − η sign(·)
