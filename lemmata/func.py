@@ -194,7 +194,7 @@ def _inputs(leaves: Sequence[Tensor], nested: bool) -> list[Tensor]:
 
 
 def _zeros_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return Tensor(np.zeros(t.shape, dtype=t.dtype if dtype is None else dtype))
+    return Tensor(np.zeros(t.shape, dtype=t.dtype if dtype is None else dtype, like=t._data))
 
 
 def _vjp(outputs: Sequence[Tensor], inputs: Sequence[Tensor], cotangents: Sequence[Tensor | None],
@@ -358,7 +358,7 @@ def value_and_grad(f: Callable, argnums: int | tuple[int, ...] = 0,
             out, aux = _split_aux(f(*new_args, **kwargs), has_aux, "grad")
             out = _scalar(out, "grad")
             grads = _vjp([out], inputs, [None if not out.requires_grad else
-                                         Tensor(np.ones(out.shape, out.dtype))],
+                                         Tensor(np.ones(out.shape, out.dtype, like=out._data))],
                          create_graph=nested, retain_graph=nested)
         value = out if nested else out.detach()
         aux = aux if nested else _detached(aux)
@@ -574,7 +574,7 @@ def _gradient(f: Callable, leaves: list[Tensor], spec: Any) -> tuple[Tensor, lis
     inputs = [t.detach().requires_grad_(True) for t in leaves]
     with enable_grad():
         y = _scalar(f(_unflatten(spec, inputs)), "hvp")
-        grads = _vjp([y], inputs, [Tensor(np.ones(y.shape, y.dtype))], False, False)
+        grads = _vjp([y], inputs, [Tensor(np.ones(y.shape, y.dtype, like=y._data))], False, False)
     return y.detach(), grads
 
 
@@ -795,7 +795,7 @@ def hessian(f: Callable, x: Tensor, method: str = "double-backward") -> Tensor:
             y = _scalar(f(leaf), "hessian")
             if not y.requires_grad:
                 return Tensor(np.zeros(shape + shape, x.dtype))
-            g, = _vjp([y], [leaf], [Tensor(np.ones(y.shape, y.dtype))], True, True)
+            g, = _vjp([y], [leaf], [Tensor(np.ones(y.shape, y.dtype, like=y._data))], True, True)
         if not g.requires_grad:
             return Tensor(np.zeros(shape + shape, x.dtype))
         rows = []

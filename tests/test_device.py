@@ -363,3 +363,18 @@ def test_device_names():
         lemmata.device("cpu:1")
     with pytest.raises(TypeError, match="device: expected a string"):
         lemmata.device(3)
+
+
+def test_grad_and_vjp_run_on_the_device_and_host_built_transforms_say_so(device):
+    x = lemmata.tensor([0.5, -1.0, 2.0], dtype=lemmata.float64, device=device)
+    g = lemmata.func.grad(lambda t: (t ** 3).sum())(x)
+    assert g.device == device
+    np.testing.assert_allclose(_host(g), 3 * _host(x) ** 2)
+    _, pullback = lemmata.func.vjp(lambda t: t.sin(), x)
+    v, = pullback(lemmata.ones(3, dtype=lemmata.float64, device=device))
+    assert v.device == device
+    np.testing.assert_allclose(_host(v), np.cos(_host(x)))
+    # the complex-step transforms assemble their results on the host
+    with pytest.raises(TypeError, match=r"numpy\(\): can't convert cuda:0 device type tensor to "
+                                        r"numpy\. Use Tensor\.cpu\(\)"):
+        lemmata.func.hvp(lambda t: (t ** 3).sum(), x, x)
