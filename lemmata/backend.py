@@ -26,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = ["device", "array_module", "device_of", "to_device", "to_host", "like", "is_array",
+           "asarray", "cuda",
            "set_backend", "get_backend", "default_device", "is_available", "device_count",
            "same_device", "resolve", "writeable"]
 
@@ -171,6 +172,20 @@ def _device_entry(array: Any) -> tuple[str, DeviceModule] | None:
 def is_array(value: Any) -> bool:
     """Whether ``value`` is an array of some device: a NumPy array or a loaded device's array."""
     return isinstance(value, np.ndarray) or _device_entry(value) is not None
+
+
+def asarray(value: Any) -> Any:
+    """``value`` itself if it is an array of some device, else ``np.asarray(value)`` (host data:
+    numbers, lists, objects with ``__array__``)."""
+    return value if isinstance(value, np.ndarray) or _device_entry(value) is not None \
+        else np.asarray(value)
+
+
+def cuda(which: Any = None) -> device:
+    """The device ``.cuda(which)`` means: a GPU index, a name, or (None) the first GPU."""
+    if isinstance(which, int) and not isinstance(which, bool):
+        return device("cuda", which)
+    return device("cuda" if which is None else which)
 
 
 def array_module(array: Any) -> Any:

@@ -301,9 +301,8 @@ def load(path: str | os.PathLike, map_location: Any = None) -> "OrderedDict[str,
             keys = json.loads(metadata["lemmata.keys"])
         except json.JSONDecodeError:
             keys = None
-    if device.type != "cpu":
-        arrays = {key: backend.to_device(array, device) for key, array in arrays.items()}
-    return _ordered(arrays, keys)
+    return _ordered({key: backend.to_device(array, device) for key, array in arrays.items()},
+                    keys)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ class Tensor:
     __array_priority__ = 1000  # make ndarray ⊕ Tensor call Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        array = data if isinstance(data, np.ndarray) or backend.is_array(data) else np.asarray(data)
+        array = data if isinstance(data, np.ndarray) else backend.asarray(data)  # hot path
         if array.dtype.kind not in "biufc":
             raise TypeError(f"Tensor: unsupported array dtype {array.dtype}")
         self._data: np.ndarray = array
@@ -135,7 +135,7 @@ class Tensor:
     @data.setter
     def data(self, value: Any) -> None:
         self._data = value._data if isinstance(value, Tensor) else backend.like(
-            value if backend.is_array(value) else np.asarray(value), self._data)
+            backend.asarray(value), self._data)
 
     # ------------------------------------------------------------------ array attributes
     @property
@@ -272,8 +272,7 @@ class Tensor:
 
     def cuda(self, device: Any = None) -> "Tensor":
         """A copy on the CUDA device ``device`` (an index or a name; the first GPU by default)."""
-        return self.to(backend.device("cuda", device) if isinstance(device, builtins.int)
-                       else device or "cuda")
+        return self.to(backend.cuda(device))
 
     def float(self) -> "Tensor":
         return self.to(dtypes.float32)
@@ -360,8 +359,7 @@ class Tensor:
         return self
 
     def copy_(self, src: Any) -> "Tensor":
-        source = src._data if isinstance(src, Tensor) else src if backend.is_array(src) \
-            else np.asarray(src)
+        source = src._data if isinstance(src, Tensor) else backend.asarray(src)
         source = backend.like(source, self._data)  # copy_ crosses devices, as PyTorch's
         try:
             np.broadcast_to(source, self.shape)

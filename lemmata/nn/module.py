@@ -447,8 +447,7 @@ class Module:
 
     def cuda(self, device: Any = None) -> "Module":
         """Move the parameters and buffers to the CUDA device ``device`` (an index or a name)."""
-        return self.to(backend.device("cuda", device) if isinstance(device, int)
-                       else device or "cuda")
+        return self.to(backend.cuda(device))
 
     # ------------------------------------------------------------------ state dict
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:

@@ -48,19 +48,16 @@ def as_tensor_like(value: Any, like: Tensor, op: str = "as_tensor_like") -> Tens
     if isinstance(value, (numbers.Number, np.number, np.bool_)):
         array = np.asarray(value, dtype=dtypes.scalar_dtype(value, like.dtype))
     else:
-        array = value if backend.is_array(value) else np.asarray(value)
+        array = backend.asarray(value)
         if array.dtype.kind not in "biufc":
             raise TypeError(f"{op}: expected a Tensor, number or numeric array, got "
                             f"{type(value).__name__}")
-    return Tensor(array if isinstance(like._data, np.ndarray) and isinstance(array, np.ndarray)
-                  else backend.like(array, like._data))
+    return Tensor(backend.like(array, like._data))
 
 
 def same_device(a: Tensor, b: Tensor, op: str) -> tuple[Tensor, Tensor]:
     """``a`` and ``b`` if they live on one device; a 0-d CPU tensor joins the other's device (as
     a Python number would, and as in PyTorch); otherwise a RuntimeError naming both devices."""
-    if isinstance(a._data, np.ndarray) and isinstance(b._data, np.ndarray):
-        return a, b
     if backend.same_device(a._data, b._data):
         return a, b
     if a.ndim == 0 and a.device.type == "cpu":

@@ -699,8 +699,7 @@ clip = clamp
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise choice: a where condition holds, else b (all three broadcast)."""
-    cond = condition._data if isinstance(condition, Tensor) else condition if backend.is_array(
-        condition) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else backend.asarray(condition)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
     a, b = operands(a, b, "where")

@@ -157,7 +157,7 @@ class GetItem(Function):
             out = x[index]
         except (IndexError, TypeError, ValueError) as error:
             raise _index_error(x.shape, index, error) from None
-        return out if backend.is_array(out) else np.asarray(out)
+        return backend.asarray(out)
 
     @staticmethod
     def backward(ctx, g):

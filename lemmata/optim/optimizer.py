@@ -90,8 +90,7 @@ def fma(a: Any, b: Any, c: Any, out: np.ndarray | None = None) -> np.ndarray:
         dtype = dtype if out is not None else work
     shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
     if out is None:
-        out = np.empty(shape, dtype=dtype) if device is None else np.empty(shape, dtype,
-                                                                            like=device)
+        out = np.empty(shape, dtype=dtype, like=device)
     if math.prod(shape) <= FMA_BLOCK:
         # one block: a small temporary, no scratch buffer or loop (an optimizer's step over a
         # small model's parameters is mostly this call: LeNet-5's SGD step 292 → 225 µs)
