@@ -291,24 +291,39 @@ class RegularWindows:
     stride: int
     before: int
 
+    @property
+    def padded(self) -> int:
+        return builtins.max((self.out - 1) * self.stride + self.kernel, self.size + self.before)
+
+    @property
+    def tiling(self) -> bool:
+        """True when every position lies in exactly one window (stride = kernel, no padding)."""
+        return self.stride == self.kernel and self.before == 0 and \
+            self.out * self.kernel == self.size
+
+    def _window_taps(self, x: np.ndarray, axis: int) -> list[np.ndarray]:
+        """The k views x_pad[j + p·s] (over p), one per offset j in the window."""
+        return [_take(x, axis, builtins.slice(j, j + (self.out - 1) * self.stride + 1,
+                                              self.stride)) for j in range(self.kernel)]
+
     def sum(self, x: np.ndarray, axis: int) -> np.ndarray:
-        padded = builtins.max((self.out - 1) * self.stride + self.kernel, self.size + self.before)
-        xp = _pad_axis(x, axis, self.before, padded)
-        out = None
-        for j in range(self.kernel):
-            piece = _take(xp, axis, builtins.slice(j, j + (self.out - 1) * self.stride + 1,
-                                                   self.stride))
-            out = piece.copy() if out is None else out.__iadd__(piece)
+        taps = self._window_taps(_pad_axis(x, axis, self.before, self.padded), axis)
+        # results laid out like x (NumPy's default order "K"): channels-last stays so
+        out = np.add(taps[0], taps[1]) if len(taps) > 1 else taps[0].copy(order="K")
+        for tap in taps[2:]:
+            out += tap
         return out
 
     def adjoint(self, g: np.ndarray, axis: int) -> np.ndarray:
-        padded = builtins.max((self.out - 1) * self.stride + self.kernel, self.size + self.before)
         shape = list(g.shape)
-        shape[axis] = padded
-        buffer = np.zeros(shape, dtype=g.dtype, like=g)
-        for j in range(self.kernel):
-            _take(buffer, axis, builtins.slice(j, j + (self.out - 1) * self.stride + 1,
-                                               self.stride))[...] += g
+        shape[axis] = self.padded
+        # laid out like g; where the windows tile the axis each tap writes its positions once
+        buffer = (np.empty_like if self.tiling else np.zeros_like)(g, shape=shape)
+        for tap in self._window_taps(buffer, axis):
+            if self.tiling:
+                tap[...] = g
+            else:
+                tap += g
         return _take(buffer, axis, builtins.slice(self.before, self.before + self.size))
 
 
@@ -348,7 +363,7 @@ def _pad_axis(x: np.ndarray, axis: int, before: int, total: int) -> np.ndarray:
         return x
     shape = list(x.shape)
     shape[axis] = total
-    out = np.zeros(shape, dtype=x.dtype, like=x)
+    out = np.zeros_like(x, shape=shape)
     _take(out, axis, builtins.slice(before, before + x.shape[axis]))[...] = x
     return out
 
