@@ -214,21 +214,40 @@ def im2col_transposed(x: np.ndarray, geometry: ConvGeometry,
     return out.reshape(c * _size(geometry.kernel), n * _size(geometry.out_size))
 
 
-def _columns(x: np.ndarray, geometry: ConvGeometry, few: bool = False) -> np.ndarray:
+def _columns(x: np.ndarray, geometry: ConvGeometry, few: bool = False,
+             keep: bool = False) -> np.ndarray:
     """im2col of a batch chunk into this thread's scratch as (G, N·P, K·C_g), or a view of x when
     pointwise; with ``few`` (see :data:`FEW_CHANNELS`) a transposed view (1, N·P, C·K) of
-    :func:`im2col_transposed`, which BLAS reads as it is."""
+    :func:`im2col_transposed`, which BLAS reads as it is.  ``keep``: into memory of their own
+    instead of the scratch, to outlive the call."""
     if _pointwise(geometry):
         groups, c = geometry.groups, x.shape[1]
         rows = channels_last(x).reshape(-1, groups, c // groups)
         return rows.transpose(1, 0, 2)
+
+    def memory(shape: tuple[int, ...]) -> np.ndarray:
+        return empty(shape, x.dtype, like=x) if keep else scratch("conv-columns", shape, x.dtype,
+                                                                  like=x)
     if few:
         shape = (x.shape[1] * _size(geometry.kernel), x.shape[0] * _size(geometry.out_size))
-        columns = scratch("conv-columns", shape, x.dtype, like=x)
-        return im2col_transposed(x, geometry, out=columns).T[None]
+        return im2col_transposed(x, geometry, out=memory(shape)).T[None]
     shape = ((geometry.groups, x.shape[0] * _size(geometry.out_size),
               _size(geometry.kernel) * (x.shape[1] // geometry.groups)))
-    return im2col(x, geometry, out=scratch("conv-columns", shape, x.dtype, like=x))
+    return im2col(x, geometry, out=memory(shape))
+
+
+#: the forward pass keeps a layer's im2col columns for its weight gradient when the whole
+#: batch's take at most this many bytes: LeNet-5's two layers at batch 64 (5.0 and 3.8 MB) then
+#: skip their second im2col, 0.33 and 0.22 ms of a 9.8 ms step (one core).  Larger layers
+#: compute their columns again in the backward pass, chunk by chunk, in cache.
+KEEP_COLUMNS_BYTES = 8 << 20
+
+
+def _keeps_columns(x: np.ndarray, geometry: ConvGeometry, dtype: np.dtype) -> bool:
+    """Whether the columns of x (N, C, *S) fit :data:`KEEP_COLUMNS_BYTES` (never pointwise,
+    whose columns are x itself, nor empty)."""
+    size = x.shape[0] * _size(geometry.out_size) * _size(geometry.kernel) * x.shape[1]
+    return not _pointwise(geometry) and 0 < size * dtype.itemsize <= KEEP_COLUMNS_BYTES
 
 
 def col2im(cols: np.ndarray, geometry: ConvGeometry, out: np.ndarray | None = None,
@@ -379,11 +398,14 @@ def _diagonal_blocks(dense: np.ndarray, groups: int) -> np.ndarray:
     return blocks.reshape((dense.shape[0], dense.shape[1] // groups) + dense.shape[2:])
 
 
-def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-              geometry: ConvGeometry) -> tuple[np.ndarray, np.ndarray | None]:
+def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geometry: ConvGeometry,
+              keep_columns: bool = False) -> tuple[np.ndarray, np.ndarray | None,
+                                                   np.ndarray | None]:
     """C(x, w) + b: per batch chunk, im2col into scratch and one GEMM per group, written
-    straight into the channels-last output.  Returns it with, on the Winograd route, w's
-    kernel tiles (for the input gradient), else None."""
+    straight into the channels-last output.  Returns (y, tiles, columns), the last two what the
+    backward pass can use again or None: on the Winograd route w's kernel tiles (for the input
+    gradient); with ``keep_columns``, on the im2col route, the whole batch's columns if small
+    enough (:data:`KEEP_COLUMNS_BYTES`, for the weight gradient)."""
     dtype = _result_dtype(x, w, b)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, c_out = x.shape[0], w.shape[0]
@@ -395,19 +417,25 @@ def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
         tiles = winograd_convolve(channels_last(x), w, routed, y)
         if b is not None:
             _add_bias(y, b)
-        return channels_first(y), tiles
+        return channels_first(y), tiles, None
     if route == "fourier":
         fourier_convolve(channels_last(x), w, geometry, y)
         if b is not None:
             _add_bias(y, b)
-        return channels_first(y), None
+        return channels_first(y), None, None
     few = _few_channels(geometry, x.shape[1])
     weights = _weight_matrix(w, geometry.groups, few)             # (G, K·C_g, C_out/G)
+    if keep_columns and _keeps_columns(x, geometry, dtype):      # the batch in one piece
+        columns = _columns(x, geometry, few, keep=True)
+        _matmul_into(y, columns, weights)
+        if b is not None:
+            _add_bias(y, b)
+        return channels_first(y), None, columns
     for rows in _chunks(n, geometry, x.shape[1], dtype):
         _matmul_into(y[rows], _columns(x[rows], geometry, few), weights)
         if b is not None:
             _add_bias(y[rows], b)                                  # while the chunk is in cache
-    return channels_first(y), None
+    return channels_first(y), None, None
 
 
 def _add_bias(y: np.ndarray, b: np.ndarray) -> None:
@@ -480,9 +508,11 @@ MIN_IMAGE_ROWS = 64
 
 
 def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry,
-                     spectrum: np.ndarray | None = None) -> np.ndarray:
+                     spectrum: np.ndarray | None = None,
+                     columns: np.ndarray | None = None) -> np.ndarray:
     """W(x, g): im2col(x)ᵀ times the output gradient, one GEMM per group and batch chunk,
-    summed over the chunks."""
+    summed over the chunks; ``columns``: the whole batch's im2col(x), kept by the forward pass
+    (see :data:`KEEP_COLUMNS_BYTES`)."""
     dtype = _result_dtype(x, g)
     x, g = x.astype(dtype, copy=False), g.astype(dtype, copy=False)
     groups, c_out = geometry.groups, g.shape[1]
@@ -497,8 +527,13 @@ def _weight_gradient(x: np.ndarray, g: np.ndarray, geometry: ConvGeometry,
     gw = np.zeros((groups, c_out // groups, _size(geometry.kernel) * c_g), dtype=dtype, like=x)
     positions = _size(geometry.out_size)
     per_image = gw[0].size <= SMALL_WEIGHT and positions >= MIN_IMAGE_ROWS
-    for rows in _chunks(x.shape[0], geometry, x.shape[1], dtype):
-        g_rows, cols = _grad_rows(g[rows], groups), _columns(x[rows], geometry, few)
+    if columns is not None and columns.dtype == dtype:
+        pieces = [(builtins.slice(0, x.shape[0]), columns)]
+    else:
+        pieces = [(rows, None) for rows in _chunks(x.shape[0], geometry, x.shape[1], dtype)]
+    for rows, cols in pieces:
+        g_rows = _grad_rows(g[rows], groups)
+        cols = _columns(x[rows], geometry, few) if cols is None else cols
         if per_image:            # Σ over images of (P × C_out)ᵀ (P × K·C_g): small GEMMs in cache
             m = g_rows.shape[1] // positions
             gw += np.matmul(g_rows.reshape(groups, m, positions, -1).transpose(0, 1, 3, 2),
@@ -542,10 +577,12 @@ class Convolution(Function):
     def forward(ctx, x, w, b, *, geometry):
         ctx.geometry = geometry
         ctx.save_for_backward(x, w)
-        y, tiles = _convolve(x, w, b, geometry)
+        need_x, need_w = ctx.needs_input_grad[:2]
+        y, tiles, ctx.columns = _convolve(x, w, b, geometry, keep_columns=need_w)
         # the Winograd kernel tiles serve the input gradient again (1.8× w's size, kept only
-        # when that gradient will be asked for); the saved w's version check guards them
-        ctx.kernel_tiles = tiles if ctx.needs_input_grad[0] else None
+        # when that gradient will be asked for), small im2col columns the weight gradient; the
+        # saved tensors' version checks guard both
+        ctx.kernel_tiles = tiles if need_x else None
         return y
 
     @staticmethod
@@ -556,11 +593,13 @@ class Convolution(Function):
             else None
         # used once: a second backward (retain_graph) computes them again, and a graph kept
         # alive after backward does not keep them
-        tiles, ctx.kernel_tiles = ctx.kernel_tiles, None
+        (tiles, ctx.kernel_tiles), (columns, ctx.columns) = (ctx.kernel_tiles, None), \
+            (ctx.columns, None)
         gx = (ConvolutionTranspose.apply(g, w, None, geometry=ctx.geometry, spectrum=shared,
                                          kernel_tiles=tiles)
               if need_x else None)
-        gw = (ConvolutionWeightGrad.apply(x, g, geometry=ctx.geometry, spectrum=shared)
+        gw = (ConvolutionWeightGrad.apply(x, g, geometry=ctx.geometry, spectrum=shared,
+                                          columns=columns)
               if need_w else None)
         return gx, gw, _bias_gradient(g) if need_b else None
 
@@ -597,10 +636,10 @@ class ConvolutionWeightGrad(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, g, *, geometry, spectrum=None):
+    def forward(ctx, x, g, *, geometry, spectrum=None, columns=None):
         ctx.geometry = geometry
         ctx.save_for_backward(x, g)
-        return _weight_gradient(x, g, geometry, spectrum)
+        return _weight_gradient(x, g, geometry, spectrum, columns)
 
     @staticmethod
     def backward(ctx, v):
