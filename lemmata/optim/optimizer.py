@@ -65,6 +65,10 @@ def _exact_scale(x: np.ndarray) -> bool:
     return value != 0 and math.isfinite(value) and math.frexp(abs(value))[0] == 0.5
 
 
+def _is_one(x: np.ndarray) -> bool:
+    return x.ndim == 0 and x.dtype.kind == "f" and float(x) == 1.0
+
+
 #: elements per block when :func:`fma` widens to float64: a block's float64 product (256 KiB)
 #: stays in cache.  Widening a whole 16.8 M-element float32 weight at once streamed 134 MB
 #: through memory several times and cost about a third of a Net (seed 002) training step.
@@ -83,6 +87,9 @@ def fma(a: Any, b: Any, c: Any, out: np.ndarray | None = None) -> np.ndarray:
     # numbers become scalars of the dtype (a device library takes those, not host arrays)
     a, b, c = (x if backend.is_array(x) else np.asarray(x, dtype)[()] for x in (a, b, c))
     device = next((x for x in (out, a, b, c) if backend.is_array(x)), None)
+    if (_is_one(a) or _is_one(b)) and out is not None:
+        # 1·x + c is the sum alone, rounded once: one pass (SGD's momentum update v ← v + g)
+        return np.add(b if _is_one(a) else a, c, out=out, casting="same_kind")
     if _fused(dtype) and not (_exact_scale(a) or _exact_scale(b)):
         work = np.dtype(np.float64)          # the product of two float32 numbers is exact there
     else:
