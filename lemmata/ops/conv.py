@@ -593,8 +593,8 @@ class Convolution(Function):
             else None
         # used once: a second backward (retain_graph) computes them again, and a graph kept
         # alive after backward does not keep them
-        (tiles, ctx.kernel_tiles), (columns, ctx.columns) = (ctx.kernel_tiles, None), \
-            (ctx.columns, None)
+        tiles, columns = ctx.kernel_tiles, ctx.columns
+        ctx.kernel_tiles = ctx.columns = None
         gx = (ConvolutionTranspose.apply(g, w, None, geometry=ctx.geometry, spectrum=shared,
                                          kernel_tiles=tiles)
               if need_x else None)

@@ -508,6 +508,35 @@ def test_column_layouts_give_the_same_result(nd, shape, weight_shape, kwargs, mo
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
 
 
+def test_small_columns_are_made_once_per_step(monkeypatch):
+    """LeNet-5's first layer at batch 8: the forward pass keeps its im2col columns for the weight
+    gradient (one im2col per forward and backward); a second backward through a retained graph
+    makes them again, with the same result; without a weight gradient nothing is kept."""
+    from lemmata.ops import conv as conv_module
+    calls = []
+    original = conv_module.im2col_transposed
+    monkeypatch.setattr(conv_module, "im2col_transposed",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((8, 1, 28, 28)), rng.standard_normal((6, 1, 5, 5))
+    g = lemmata.tensor(rng.standard_normal((8, 6, 28, 28)))
+    xt, wt = lemmata.tensor(x), lemmata.tensor(w, requires_grad=True)
+    y = conv2d(xt, wt, padding=2)
+    assert len(calls) == 1 and y.grad_fn.ctx.columns is not None
+    first = lemmata.autograd.grad(y, [wt], g, retain_graph=True)[0]
+    assert len(calls) == 1 and y.grad_fn.ctx.columns is None
+    second = lemmata.autograd.grad(y, [wt], g)[0]
+    assert len(calls) == 2
+    np.testing.assert_array_equal(first.numpy(), second.numpy())
+    expected = torch.nn.grad.conv2d_weight(torch.tensor(x), w.shape, torch.tensor(g.numpy()),
+                                           padding=2)
+    np.testing.assert_allclose(first.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+    with lemmata.no_grad():
+        assert conv2d(xt, wt, padding=2).grad_fn is None
+    frozen = conv2d(lemmata.tensor(x, requires_grad=True), lemmata.tensor(w), padding=2)
+    assert frozen.grad_fn.ctx.columns is None
+
+
 def _geometry_of(nd, shape, weight_shape, kwargs):
     """The ConvGeometry that convNd builds for these arguments (seen through a forward hook)."""
     from lemmata.ops import conv as conv_module
