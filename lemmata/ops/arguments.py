@@ -76,13 +76,14 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     a = as_tensor_like(a, b, op) if not isinstance(a, Tensor) else a
     b = as_tensor_like(b, a, op)
     a, b = same_device(a, b, op)
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise RuntimeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
-                           f"broadcast together") from None
+    if a.shape != b.shape and a.ndim and b.ndim:      # (equal shapes and scalars broadcast)
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise RuntimeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
+                               f"broadcast together") from None
     dtype = dtypes.promote_types(a.dtype, b.dtype, a.ndim, b.ndim)
-    return a.to(dtype), b.to(dtype)
+    return (a if a.dtype == dtype else a.to(dtype)), (b if b.dtype == dtype else b.to(dtype))
 
 
 def floating(t: Tensor) -> Tensor:
