@@ -256,6 +256,9 @@ class Tensor:
         """``to(dtype)``, ``to("cuda")``, ``to(device, dtype)``, ``to(other_tensor)``; returns self
         when nothing changes.  A copy to another device is differentiable (its gradient goes back
         to this tensor's device)."""
+        if len(args) == 1 and not kwargs and isinstance(args[0], np.dtype) and \
+                args[0] == self.dtype:
+            return self          # the ops' "cast if needed", once per operand: no parsing
         dtype, device = dtypes.to_arguments(args, kwargs, "to")
         moved = self if device is None else ops.to_device(self, device)
         if dtype is None or dtypes.as_dtype(dtype, "to") == moved.dtype:

@@ -83,7 +83,7 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
             raise RuntimeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
                                f"broadcast together") from None
     dtype = dtypes.promote_types(a.dtype, b.dtype, a.ndim, b.ndim)
-    return (a if a.dtype == dtype else a.to(dtype)), (b if b.dtype == dtype else b.to(dtype))
+    return a.to(dtype), b.to(dtype)
 
 
 def floating(t: Tensor) -> Tensor:
