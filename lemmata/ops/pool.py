@@ -229,15 +229,15 @@ def _scatter(g: np.ndarray, where: Argmax) -> np.ndarray:
     image_bytes = math.prod(shape[2:]) * c * g.dtype.itemsize
     for rows in batch_chunks(n, image_bytes):
         offset, grad, image = where.offset[rows], g[rows], out[rows]
+        masks = _scratch_channels_last("pool-mask", offset.shape, bool, like=g)
+        products = _scratch_channels_last("pool-grad", offset.shape, g.dtype, like=g)
         for k, tap in enumerate(np.ndindex(*geometry.kernel)):
             ranges = geometry.tap_ranges(tap)
             if ranges is None:
                 continue
             outs, ins = every + ranges[0], every + ranges[1]
-            chosen = np.equal(offset[outs], k, out=_scratch_channels_last(
-                "pool-mask", offset[outs].shape, bool, like=g))
-            picked = np.multiply(grad[outs], chosen, out=_scratch_channels_last(
-                "pool-grad", chosen.shape, g.dtype, like=g))
+            chosen = np.equal(offset[outs], k, out=masks[outs])
+            picked = np.multiply(grad[outs], chosen, out=products[outs])
             if geometry.overlapping:
                 image[ins] += picked
             else:
@@ -552,17 +552,19 @@ def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.
         image, top, where = x[rows], best[rows], offset[rows]
         if first_covers:
             _copy_windows(top, image[every + taps[0][1][1]])
+        # work arrays shaped like the chunk's output; each tap takes the slice of its range
+        pieces, masks, steps = (_scratch_channels_last(role, top.shape, dtype, like=x) for
+                                role, dtype in (("pool-tap", x.dtype), ("pool-mask", bool),
+                                                ("pool-offset", offset.dtype)))
         for k, ranges in taps[1:] if first_covers else taps:
-            b, o = top[every + ranges[0]], where[every + ranges[0]]
+            outs = every + ranges[0]
+            b, o, piece, better = top[outs], where[outs], pieces[outs], masks[outs]
             # the tap's strided view is read once, into a contiguous copy that the comparisons
             # then stream through (each strided pass costs as much as a copy)
-            piece = _scratch_channels_last("pool-tap", b.shape, x.dtype, like=x)
             _copy_windows(piece, image[every + ranges[1]])
-            better = np.greater(piece, b, out=_scratch_channels_last("pool-mask", b.shape, bool,
-                                                                     like=x))
+            np.greater(piece, b, out=better)
             np.maximum(b, piece, out=b)
-            np.maximum(o, np.multiply(better, o.dtype.type(k), out=_scratch_channels_last(
-                "pool-offset", b.shape, o.dtype, like=x)), out=o)
+            np.maximum(o, np.multiply(better, o.dtype.type(k), out=steps[outs]), out=o)
         if x.dtype.kind == "f" and np.isnan(top).any():
             top.fill(lowest)
             where[...] = _first_taps(geometry, shape[2:], offset.dtype, x)
