@@ -283,9 +283,9 @@ def in_blocks(*arrays: np.ndarray | None) -> Iterator[tuple[np.ndarray | None, .
     that are not all C-contiguous come as one block, whole.  Elementwise arithmetic gives the
     same numbers either way.
 
-    SGD with momentum on Net (seed 002), 34.5 M parameters, medians of 15 alternating rounds:
+    SGD with momentum on Net (seed 002), 32.8 M parameters, medians of 15 alternating rounds:
     one thread 80 → 67 ms, shared by two threads 65 → 61 ms (the memory traffic, five passes
-    of 138 MB, is most of what is left)."""
+    of 131 MB, is most of what is left)."""
     present = [a for a in arrays if a is not None]
     size = present[0].size if present else 0
     if size <= BLOCK_ELEMENTS or not all(a.flags.c_contiguous for a in present):
