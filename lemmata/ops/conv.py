@@ -56,7 +56,7 @@ from ..tensor import Tensor
 from .shape import flip
 from .conv_fourier import (
     fourier_convolve, fourier_convolve_transpose, fourier_weight_gradient, gradient_spectrum,
-    prefers_fourier,
+    FLOP_SHARE, prefers_fourier,
 )
 from .conv_winograd import (
     prefers_winograd, winograd_convolve, winograd_convolve_transpose, winograd_weight_gradient,
@@ -342,11 +342,28 @@ DENSE_GROUPS = 4
 MAX_DENSE_WEIGHT = 512 * 512
 
 
+#: the input gradient (the transposed map) of a one-group layer with at most this many input
+#: channels and a kernel of at least NARROW_FOURIER_TAPS taps takes the Fourier route up to
+#: NARROW_FOURIER_SHARE of im2col's FLOPs, not FLOP_SHARE: im2col's transposed map is then K
+#: thin products and a col2im of K shifted adds (see NARROW_GROUPS), far below GEMM speed.
+#: Measured (one core, batch 64, Fourier FLOP share, im2col / Fourier ms), 5×5 kernels:
+#: LeNet-5's 6→16 on 14×14 (1.02) 1.34 / 0.94; 16→32 on 16×16 (0.52) 8.55 / 4.31; 16→16 on
+#: 8×8 (0.58) 1.33 / 0.78; 8→16 on 28×28 (1.21) 11.1 / 7.5; 6→16 on 32×32 (1.60) 12.6 / 9.5;
+#: 3→32 on 32×32 (2.47) 17.2–19.4 / 14.6.  With 24 or 32 input channels the two routes were
+#: even, and so were 3×3 kernels, whose K is small (8→16 on 16×16, share 2.10: 1.60 / 1.72;
+#: 12→24, share 1.51: 2.80 / 2.74).  The forward and weight-gradient maps of these layers
+#: were faster on im2col (LeNet-5's 6→16: 0.64 / 0.91 ms forward).
+NARROW_FOURIER_CHANNELS = 16
+NARROW_FOURIER_TAPS = 25
+NARROW_FOURIER_SHARE = 2.5
+
+
 def _route(geometry: ConvGeometry, n: int, c_in: int, c_out: int, dtype: np.dtype,
-           *arrays: np.ndarray) -> tuple[str | None, ConvGeometry]:
+           *arrays: np.ndarray, transpose: bool = False) -> tuple[str | None, ConvGeometry]:
     """How a map of this layer is computed: ("winograd" or "fourier", geometry) where that route
     applies and pays (see its module), with the geometry made ungrouped where a grouped layer
-    runs as a dense one (see DENSE_GROUPS); (None, geometry) for im2col.
+    runs as a dense one (see DENSE_GROUPS); (None, geometry) for im2col.  ``transpose``: the
+    map is the input gradient (see NARROW_FOURIER_CHANNELS).
 
     Both fast routes need finite ``arrays``: they mix each input with its neighbours (a 4×4
     tile, a whole image's spectrum), so one inf or NaN spoils outputs whose windows never see it
@@ -364,9 +381,12 @@ def _route(geometry: ConvGeometry, n: int, c_in: int, c_out: int, dtype: np.dtyp
         dense = replace(geometry, groups=1)
         if prefers_winograd(dense, n, c_in, c_out, dtype):
             routed = dense
+    narrow = (transpose and routed.groups == 1 and c_in <= NARROW_FOURIER_CHANNELS
+              and _size(routed.kernel) >= NARROW_FOURIER_TAPS)
     if prefers_winograd(routed, n, c_in, c_out, dtype):
         route = "winograd"
-    elif prefers_fourier(routed, n, c_in, c_out, dtype):
+    elif prefers_fourier(routed, n, c_in, c_out, dtype,
+                         NARROW_FOURIER_SHARE if narrow else FLOP_SHARE):
         route = "fourier"
     else:
         return None, geometry
@@ -465,7 +485,7 @@ def _convolve_transpose(g: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     g, w = g.astype(dtype, copy=False), w.astype(dtype, copy=False)
     n, groups = g.shape[0], geometry.groups
     x = empty((n,) + geometry.in_size + (w.shape[1] * groups,), dtype, like=g)
-    route, routed = _route(geometry, n, x.shape[-1], g.shape[1], dtype, g, w)
+    route, routed = _route(geometry, n, x.shape[-1], g.shape[1], dtype, g, w, transpose=True)
     if route == "winograd":
         if routed is not geometry:                    # a grouped layer computed densely
             w = _block_diagonal(w, groups)

@@ -102,9 +102,9 @@ def fourier_plan(geometry: "ConvGeometry", dtype: np.dtype) -> FourierPlan:
 
 
 def prefers_fourier(geometry: "ConvGeometry", n: int, c_in: int, c_out: int,
-                    dtype: np.dtype) -> bool:
+                    dtype: np.dtype, share: float = FLOP_SHARE) -> bool:
     """True when the Fourier route applies (2-D, stride 1, one group, real floats, at least
-    MIN_BATCH images) and its FLOPs are at most FLOP_SHARE of im2col's."""
+    MIN_BATCH images) and its FLOPs are at most ``share`` of im2col's."""
     if (len(geometry.kernel) != 2 or any(s != 1 for s in geometry.stride) or geometry.groups != 1
             or dtype.kind != "f" or n < MIN_BATCH):
         return False
@@ -118,7 +118,7 @@ def prefers_fourier(geometry: "ConvGeometry", n: int, c_in: int, c_out: int,
                    + f_h * v * c_in * c_out                         # the per-frequency products
                    + h_out * f_h * v * c_out + h_out * w_out * v * c_out   # synthesis
                    + f_h * v * geometry.kernel[0] * c_in * c_out / n)   # the kernel's spectrum
-    return fourier <= FLOP_SHARE * direct
+    return fourier <= share * direct
 
 
 # ------------------------------------------------------------------------------ transforms

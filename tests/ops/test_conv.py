@@ -598,6 +598,33 @@ def test_non_finite_entries_follow_ieee_window_by_window_as_torch(channels, kern
                                    atol=1e-4 * max(1.0, float(np.abs(theirs[finite]).max())))
 
 
+@pytest.mark.parametrize("dtype,tolerance", [("float64", 1e-12), ("float32", 1e-5)])
+def test_narrow_input_gradients_take_the_fourier_route_and_match_torch(dtype, tolerance):
+    """LeNet-5's 6→16 5×5 layer: its input gradient takes the Fourier route (its FLOPs are
+    about im2col's, but im2col's transposed map is 25 thin products), its forward and weight
+    gradient keep im2col; all three match PyTorch."""
+    from lemmata.ops.conv import ConvGeometry, _route
+    rng = np.random.default_rng(12)
+    n = 16
+    x = rng.standard_normal((n, 6, 14, 14)).astype(dtype)
+    w = (rng.standard_normal((16, 6, 5, 5)) * 0.1).astype(dtype)
+    g = rng.standard_normal((n, 16, 10, 10)).astype(dtype)
+    geometry = ConvGeometry((14, 14), (10, 10), (5, 5), (1, 1), (1, 1), ((0, 0), (0, 0)), 1)
+    f = np.dtype(dtype)
+    assert _route(geometry, n, 6, 16, f, g, w, transpose=True)[0] == "fourier"
+    assert _route(geometry, n, 6, 16, f, x, w)[0] is None
+    assert _route(geometry, n, 24, 16, f, g, transpose=True)[0] is None   # wider: im2col
+
+    def run(lib):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(xt, wt)
+        return [a.detach().numpy() for a in (y, *lib.autograd.grad(y, [xt, wt], lib.tensor(g)))]
+
+    for ours, theirs in zip(run(lemmata), run(torch)):
+        np.testing.assert_allclose(ours, theirs, rtol=tolerance,
+                                   atol=tolerance * float(np.abs(theirs).max()))
+
+
 def _grouped_conv_and_gradients(lib, x, w, b, g, groups):
     xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
     y = lib.nn.functional.conv2d(xt, wt, bt, padding=1, groups=groups)
