@@ -15,8 +15,8 @@ the input): the forward copies each tap's strided view once into a contiguous ar
 running maximum and, in one byte per output, the tap where it sits; the backward adds g times the
 mask "argmax is this tap" at the tap's input positions (a mask multiply is 4–5× faster than a
 masked add).  Strided passes cost 15× a contiguous one at LeNet-5's six channels, so each tap
-makes only one, copying each position's channels as a single record (:func:`_copy_windows`).  Outputs are channels-last in memory, like the
-convolutions'.
+makes only one, copying each position's channels as a single record (:func:`_copy_windows`).
+Outputs are channels-last in memory, like the convolutions'.
 
 Average pooling is linear and separable: a window sum along each spatial dim, then a division by
 the window's divisor.  Its backward is its adjoint (WindowAverageAdjoint: division, then the
