@@ -445,17 +445,14 @@ def _convolve(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geometry: Conv
         return channels_first(y), None, None
     few = _few_channels(geometry, x.shape[1])
     weights = _weight_matrix(w, geometry.groups, few)             # (G, K·C_g, C_out/G)
-    if keep_columns and _keeps_columns(x, geometry, dtype):      # the batch in one piece
-        columns = _columns(x, geometry, few, keep=True)
-        _matmul_into(y, columns, weights)
-        if b is not None:
-            _add_bias(y, b)
-        return channels_first(y), None, columns
-    for rows in _chunks(n, geometry, x.shape[1], dtype):
-        _matmul_into(y[rows], _columns(x[rows], geometry, few), weights)
+    keep = keep_columns and _keeps_columns(x, geometry, dtype)    # then the batch in one piece
+    columns = None
+    for rows in [builtins.slice(0, n)] if keep else _chunks(n, geometry, x.shape[1], dtype):
+        columns = _columns(x[rows], geometry, few, keep=keep)
+        _matmul_into(y[rows], columns, weights)
         if b is not None:
             _add_bias(y[rows], b)                                  # while the chunk is in cache
-    return channels_first(y), None, None
+    return channels_first(y), None, columns if keep else None
 
 
 def _add_bias(y: np.ndarray, b: np.ndarray) -> None:
