@@ -478,8 +478,9 @@ def test_batch_chunks_give_the_same_result(dtype, monkeypatch):
     (2, (3, 4, 7, 6), (6, 2, 3, 3), dict(stride=(1, 2), padding=1, groups=2)),
 ])
 def test_column_layouts_give_the_same_result(nd, shape, weight_shape, kwargs, monkeypatch):
-    """Few input channels take transposed columns (im2col_transposed), narrow groups take
-    offset-major input-gradient columns, small weight gradients are summed image by image, and
+    """Few input channels take transposed columns (im2col_transposed) and, with few output
+    channels, a forward product image by image, narrow groups take offset-major input-gradient
+    columns, small weight gradients are summed image by image, and
     small columns are kept from the forward pass for the weight gradient; the plain
     channels-last layouts, one tall product and columns made again give the same numbers."""
     rng = np.random.default_rng(3)
