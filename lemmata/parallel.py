@@ -59,6 +59,7 @@ from . import random as _random
 from .nn.linear_factors import recording_linear_factors
 from .nn.module import Module
 from .ops import workspace
+from .ops.arguments import broadcast_shape
 from .ops.threads import gil_switch_interval, run_concurrently, share, single_threaded_blas
 from .nn.norm import _BatchNorm
 from .optim.optimizer import Optimizer
@@ -309,7 +310,7 @@ def _weighted_sum(results: list, weights: list[float], count: int,
                 continue
             # recycled memory: a fresh 67 MB array is paid again in page faults (Net's sum took
             # 25–160 ms a step with np.empty, 19–31 ms with recycled buffers)
-            out = workspace.empty(np.broadcast_shapes(*(a.shape for a in arrays)),
+            out = workspace.empty(broadcast_shape(*(a.shape for a in arrays)),
                                   dtype=np.result_type(*arrays))   # a Python float keeps float32
             grads[i] = Tensor(_sum_into(out, arrays, ws))
 

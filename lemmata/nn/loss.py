@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..ops.arguments import real
+from ..ops.arguments import broadcast_shape, real
 from ..ops.reduce import PickedSum
 from ..tensor import Tensor
 from .module import Module
@@ -85,7 +85,7 @@ def _broadcast_target(input: Tensor, target: Tensor, loss: str) -> None:
     if input.shape == target.shape:
         return
     try:
-        np.broadcast_shapes(_shape(input), _shape(target))
+        broadcast_shape(_shape(input), _shape(target))
     except ValueError:
         raise ValueError(f"{loss}: target of shape {_shape(target)} does not match input of shape "
                          f"{_shape(input)} (and the two cannot be broadcast together)") from None
@@ -105,7 +105,7 @@ def _broadcastable_to(t: Tensor | None, shape: tuple, name: str, loss: str) -> N
     if t is None:
         return
     try:
-        ok = np.broadcast_shapes(_shape(t), shape) == tuple(shape)
+        ok = broadcast_shape(_shape(t), shape) == tuple(shape)
     except ValueError:
         ok = False
     if not ok:
@@ -465,7 +465,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
     _floating(_tensor(input, "input", loss), "input", loss)
     _floating(_tensor(target, "target", loss), "target", loss)
     try:
-        np.broadcast_shapes(_shape(input), _shape(target))
+        broadcast_shape(_shape(input), _shape(target))
     except ValueError:
         raise ValueError(f"kl_div: target of shape {_shape(target)} cannot be broadcast with input "
                          f"of shape {_shape(input)}") from None

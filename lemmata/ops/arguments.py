@@ -14,6 +14,16 @@ from .. import backend, dtypes
 from ..tensor import Tensor
 
 
+def broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """``np.broadcast_shapes(*shapes)``, at once where the shapes are one shape and scalars' ()
+    (an optimizer's update, a mask the size of its gradient): NumPy's takes 3.6 µs, half of a
+    small parameter's fused multiply-add.  Raises ValueError where they do not broadcast."""
+    distinct = {shape for shape in shapes if shape}
+    if len(distinct) <= 1:
+        return distinct.pop() if distinct else ()
+    return np.broadcast_shapes(*shapes)
+
+
 def normalize_dim(dim: Any, ndim: int, op: str) -> int:
     """A dim in [-ndim, ndim) as a non-negative int (a 0-d tensor accepts -1 and 0)."""
     if isinstance(dim, Tensor):
@@ -78,7 +88,7 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     a, b = same_device(a, b, op)
     if a.shape != b.shape and a.ndim and b.ndim:      # (equal shapes and scalars broadcast)
         try:
-            np.broadcast_shapes(a.shape, b.shape)
+            broadcast_shape(a.shape, b.shape)
         except ValueError:
             raise RuntimeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
                                f"broadcast together") from None

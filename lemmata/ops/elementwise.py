@@ -18,7 +18,7 @@ from .. import backend, dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from . import workspace
-from .arguments import as_tensor_like, check_tensor, floating, operands, real
+from .arguments import as_tensor_like, broadcast_shape, check_tensor, floating, operands, real
 
 # ------------------------------------------------------------------------------ arithmetic
 
@@ -396,7 +396,7 @@ class Scale(Function):
     @staticmethod
     def forward(ctx, g, *, factor):
         ctx.factor = factor
-        if np.broadcast_shapes(g.shape, factor.shape) != g.shape:
+        if broadcast_shape(g.shape, factor.shape) != g.shape:
             return np.multiply(g, factor)
         return np.multiply(g, factor, out=workspace.empty_like(g, np.result_type(g, factor)))
 
@@ -677,7 +677,7 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     bounds = [b for b in (lo, hi) if isinstance(b, Tensor)]
     if bounds:  # tensor bounds broadcast with the input and take part in type promotion
         try:
-            np.broadcast_shapes(x.shape, *[b.shape for b in bounds])
+            broadcast_shape(x.shape, *[b.shape for b in bounds])
         except ValueError:
             raise RuntimeError(f"clamp: input of shape {tuple(x.shape)} and bounds of shapes "
                                f"{[tuple(b.shape) for b in bounds]} cannot be broadcast "
@@ -709,7 +709,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
                                f"{condition.device} and {a.device}")
         cond = backend.like(cond, a._data)
     try:
-        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+        broadcast_shape(cond.shape, a.shape, b.shape)
     except ValueError:
         raise RuntimeError(f"where: condition of shape {cond.shape} and values of shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast "
@@ -734,7 +734,7 @@ def lerp(start: Tensor, end: Any, weight: Any) -> Tensor:
     shapes = [tuple(np.shape(v._data if isinstance(v, Tensor) else v))
               for v in (start, end, weight)]
     try:
-        np.broadcast_shapes(*shapes)
+        broadcast_shape(*shapes)
     except ValueError:
         raise RuntimeError(f"lerp: start, end and weight of shapes {shapes[0]}, {shapes[1]} and "
                            f"{shapes[2]} cannot be broadcast together") from None

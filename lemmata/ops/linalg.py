@@ -15,7 +15,7 @@ from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from . import workspace
-from .arguments import as_tensor_like, same_device
+from .arguments import as_tensor_like, broadcast_shape, same_device
 
 
 class MatMul(Function):
@@ -138,7 +138,7 @@ def matmul(a: Any, b: Any) -> Tensor:
         raise RuntimeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
                            f"multiplied ({inner_a} != {inner_b})")
     try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        broadcast_shape(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise RuntimeError(f"matmul: batch dims of {tuple(a.shape)} and {tuple(b.shape)} cannot "
                            f"be broadcast together") from None

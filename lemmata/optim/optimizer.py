@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import backend, dtypes
 from ..autograd import enable_grad
+from ..ops.arguments import broadcast_shape
 from ..ops.workspace import scratch
 from ..tensor import Tensor
 
@@ -54,7 +55,7 @@ required = _RequiredParameter()
 # ----------------------------------------------------------------------------------------------
 def _fused(dtype: np.dtype) -> bool:
     """Whether x·y + z can be evaluated exactly-then-rounded by going through float64."""
-    return dtype in (np.float16, np.float32)
+    return dtype.char in "ef"                   # float16, float32 (a char test: 0.2 µs less)
 
 
 def _exact_scale(x: np.ndarray) -> bool:
@@ -95,7 +96,7 @@ def fma(a: Any, b: Any, c: Any, out: np.ndarray | None = None) -> np.ndarray:
     else:
         work = np.result_type(a, b, c)       # an exact product, or float64's own rounding
         dtype = dtype if out is not None else work
-    shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
+    shape = broadcast_shape(a.shape, b.shape, c.shape)
     if out is None:
         out = np.empty(shape, dtype=dtype, like=device)
     if math.prod(shape) <= FMA_BLOCK:

@@ -528,3 +528,18 @@ def test_cast_to_an_integer_dtype_cuts_the_graph_and_same_dtype_returns_self():
     np.testing.assert_array_equal(i.numpy(), torch.tensor([1.7, -2.2]).long().numpy())
     assert x.to(lemmata.float32) is x and x.float() is x
     assert x.double().dtype == lemmata.float64 and x.double().grad_fn is not None
+
+
+@given(st.lists(array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=2), min_size=1,
+                max_size=3))
+def test_broadcast_shape_is_numpys(shapes):
+    """The checks' broadcast_shape (at once for equal shapes and scalars) gives
+    np.broadcast_shapes's result, and fails where it fails."""
+    from lemmata.ops.arguments import broadcast_shape
+    try:
+        expected = np.broadcast_shapes(*shapes)
+    except ValueError:
+        with pytest.raises(ValueError):
+            broadcast_shape(*shapes)
+        return
+    assert broadcast_shape(*shapes) == expected
