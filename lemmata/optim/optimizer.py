@@ -86,11 +86,11 @@ def fma(a: Any, b: Any, c: Any, out: np.ndarray | None = None) -> np.ndarray:
     """
     dtype = out.dtype if out is not None else np.result_type(c)
     # numbers become scalars of the dtype (a device library takes those, not host arrays)
-    a, b, c = (x if backend.is_array(x) else np.asarray(x, dtype)[()] for x in (a, b, c))
-    device = next((x for x in (out, a, b, c) if backend.is_array(x)), None)
-    if (_is_one(a) or _is_one(b)) and out is not None:
+    a, b, c = [x if backend.is_array(x) else np.asarray(x, dtype)[()] for x in (a, b, c)]
+    if out is not None and (_is_one(a) or _is_one(b)):
         # 1·x + c is the sum alone, rounded once: one pass (SGD's momentum update v ← v + g)
         return np.add(b if _is_one(a) else a, c, out=out, casting="same_kind")
+    device = next((x for x in (out, a, b, c) if backend.is_array(x)), None)
     if _fused(dtype) and not (_exact_scale(a) or _exact_scale(b)):
         work = np.dtype(np.float64)          # the product of two float32 numbers is exact there
     else:
