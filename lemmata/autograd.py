@@ -43,31 +43,39 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # grad mode (thread-local, as in PyTorch, so that data-parallel worker threads are independent)
 # ----------------------------------------------------------------------------------------------
-_state = threading.local()
+class _ThreadState(threading.local):
+    """Each thread's modes, starting from these defaults.  Class attributes, not getattr with a
+    default: a missing attribute of a thread-local costs a raised and caught AttributeError,
+    0.5–0.9 µs, and every op application reads two of them."""
+    grad_enabled = True
+    anomaly = False
+    in_backward = False
+
+
+_state = _ThreadState()
 
 
 def is_grad_enabled() -> bool:
     """True when ops record the graph needed for backward."""
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 def is_anomaly_enabled() -> bool:
     """True inside :class:`detect_anomaly`."""
-    return getattr(_state, "anomaly", False)
+    return _state.anomaly
 
 
 class _Mode:
     """A context manager that is also a decorator (``@no_grad()`` and ``@no_grad`` both work)."""
 
     attribute = "grad_enabled"
-    default = True
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = bool(enabled)
         self._previous: list[bool] = []
 
     def __enter__(self) -> "_Mode":
-        self._previous.append(getattr(_state, self.attribute, self.default))
+        self._previous.append(getattr(_state, self.attribute))
         setattr(_state, self.attribute, self.enabled)
         return self
 
@@ -144,7 +152,6 @@ class detect_anomaly(_Mode):
     """
 
     attribute = "anomaly"
-    default = False
 
     def __init__(self, enabled: bool = True) -> None:
         super().__init__(enabled)
@@ -378,7 +385,7 @@ class Function:
             data = cls.forward(ctx, *arrays, **kwargs)
         anomaly = is_anomaly_enabled()
         # inside a backward rule the engine checks the rule's result and names that node
-        if anomaly and not getattr(_state, "in_backward", False) and _nonfinite(data) and not any(
+        if anomaly and not _state.in_backward and _nonfinite(data) and not any(
                 isinstance(a, np.ndarray) and _nonfinite(a) for a in arrays):
             raise AnomalyError(
                 f"detect_anomaly: {cls.__name__} forward produced NaN or inf from finite inputs "
@@ -498,7 +505,7 @@ def _run_backward(roots: Sequence["Tensor"], root_grads: Sequence["Tensor"],
             node = tensor.grad_fn
             if node is None:
                 continue
-            inside, _state.in_backward = getattr(_state, "in_backward", False), True
+            inside, _state.in_backward = _state.in_backward, True
             try:
                 results = node.function.backward(node.ctx, g)
             finally:
