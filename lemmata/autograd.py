@@ -306,7 +306,7 @@ class Node:
             elif t.grad_fn is seen:
                 out.append(t)
             else:
-                out.append(getattr(t, "_history", {}).get(seen, t))
+                out.append(t._history.get(seen, t))
         return tuple(out)
 
     def released(self) -> "_Released":
@@ -330,7 +330,7 @@ class Node:
 def _saves_its_output(t: "Tensor") -> bool:
     """True when an op that made t (its grad_fn, or one before an in-place update) saved t
     weakly, to avoid a cycle: then t's users must hold it."""
-    makers = [t.grad_fn, *getattr(t, "_history", {})]
+    makers = [t.grad_fn, *t._history]
     return any(isinstance(v, weakref.ref) and v() is t
                for node in makers if node is not None for v in node.ctx._saved or ())
 

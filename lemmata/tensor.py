@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any, Callable, Iterator
+from types import MappingProxyType
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -57,6 +58,10 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # make ndarray ⊕ Tensor call Tensor's reflected operators
+    # earlier histories of a tensor updated in place (see _inplace), its own dict then; for every
+    # other tensor this empty, read-only one, so that the engine's look-ups of it (each recorded
+    # op, each step of the backward walk) need no getattr default and its caught AttributeError
+    _history: Mapping = MappingProxyType({})
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         array = data if isinstance(data, np.ndarray) else backend.asarray(data)  # hot path
