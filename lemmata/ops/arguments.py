@@ -18,6 +18,13 @@ def broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...]:
     """``np.broadcast_shapes(*shapes)``, at once where the shapes are one shape and scalars' ()
     (an optimizer's update, a mask the size of its gradient): NumPy's takes 3.6 µs, half of a
     small parameter's fused multiply-add.  Raises ValueError where they do not broadcast."""
+    if len(shapes) == 2:                     # a binary op's operands: no set to build
+        a, b = shapes
+        if a == b or not b:
+            return a
+        if not a:
+            return b
+        return np.broadcast_shapes(a, b)
     distinct = {shape for shape in shapes if shape}
     if len(distinct) <= 1:
         return distinct.pop() if distinct else ()
@@ -86,12 +93,11 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     a = as_tensor_like(a, b, op) if not isinstance(a, Tensor) else a
     b = as_tensor_like(b, a, op)
     a, b = same_device(a, b, op)
-    if a.shape != b.shape and a.ndim and b.ndim:      # (equal shapes and scalars broadcast)
-        try:
-            broadcast_shape(a.shape, b.shape)
-        except ValueError:
-            raise RuntimeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
-                               f"broadcast together") from None
+    try:
+        broadcast_shape(a.shape, b.shape)
+    except ValueError:
+        raise RuntimeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
+                           f"broadcast together") from None
     dtype = dtypes.promote_types(a.dtype, b.dtype, a.ndim, b.ndim)
     return a.to(dtype), b.to(dtype)
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .arguments import broadcast_shape
 from .workspace import batch_chunks, empty
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,7 +129,7 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
     """a @ b into ``out``, or into a recycled array (the spectra are as large as the
     activations)."""
     if out is None:
-        shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+        shape = broadcast_shape(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
         out = empty(shape, np.result_type(a, b))
     return np.matmul(a, b, out=out)
 
