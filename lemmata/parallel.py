@@ -120,11 +120,19 @@ def _batch_dependent_layers(model: Module) -> list[str]:
             if isinstance(m, _BatchNorm) and m.training]
 
 
-def _shard_bounds(n: int, shards: int) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=64)
+def _shard_bounds(n: int, shards: int) -> tuple[tuple[int, int], ...]:
     """[start, stop) of ``shards`` near-equal contiguous shards of range(n) (the first ones one
-    longer when n is not divisible)."""
+    longer when n is not divisible).  Cached: a loader's batches come in one or two sizes, and
+    the NumPy calls took 15–70 µs of the step before the workers could start."""
     edges = np.linspace(0, n, shards + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    return tuple((int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a)
+
+
+def _rows(batch: Any, start: int, stop: int) -> Any:
+    """Samples start:stop of a batch.  A Tensor's rows are taken as a plain view, not through
+    the graph: only the parameters' gradients are wanted, so a shard's inputs are leaves."""
+    return Tensor(batch._data[start:stop]) if isinstance(batch, Tensor) else batch[start:stop]
 
 
 #: a 2-D parameter of at least this many entries, used as an F.linear weight, gets its gradient
@@ -136,9 +144,9 @@ WHOLE_BATCH_ENTRIES = 1 << 20
 
 
 def _shard_loss_and_gradients(model: Callable, loss_fn: Callable, inputs: Tensor,
-                              targets: Any, params: Sequence[Tensor], rng: np.random.Generator,
+                              targets: Any, params: Sequence[Tensor], seed: int,
                               flush: bool, factored: Sequence[Tensor] = ()) -> tuple:
-    with autograd.enable_grad(), _random.thread_generator(rng), \
+    with autograd.enable_grad(), _random.thread_generator(seed), \
             flush_denormals() if flush else contextlib.nullcontext(), \
             recording_linear_factors(factored) as factors:
         loss = loss_fn(model(inputs), targets)
@@ -214,17 +222,18 @@ def shard_gradients(model: Module, loss_fn: Callable, inputs: Any, targets: Any,
                 f"threads=1")
     # one generator per shard, spawned in shard order from the global one
     seeds = _random.generator().integers(0, 2 ** 63, size=len(bounds))
+    shards = [((a, b), _rows(inputs, a, b), _rows(targets, a, b), int(seed))
+              for (a, b), seed in zip(bounds, seeds)]
+    weights = [(b - a) / n if reduction == "mean" else 1.0 for a, b in bounds]
+    if workers is not None and len(shards) > 1:
+        return _gradients_in_processes(workers, model, loss_fn, params, shards, weights, flush)
     # a worker process would have to send the factors back: its shards keep plain gradients
     factored = ([p for p in params if p.ndim == 2 and p.numel() >= WHOLE_BATCH_ENTRIES]
-                if len(bounds) > 1 and workers is None else [])
-    shards = [((a, b), inputs[a:b], targets[a:b], seed) for (a, b), seed in zip(bounds, seeds)]
-    jobs = [(model, loss_fn, x, y, params, np.random.Generator(np.random.PCG64(int(seed))), flush,
-             factored) for _, x, y, seed in shards]
-    weights = [(b - a) / n if reduction == "mean" else 1.0 for a, b in bounds]
+                if len(bounds) > 1 else [])
+    jobs = [(model, loss_fn, x, y, params, seed, flush, factored)
+            for _, x, y, seed in shards]
     if len(jobs) == 1:
         return _weighted_sum([_shard_loss_and_gradients(*jobs[0])], weights, len(params))
-    if workers is not None:
-        return _gradients_in_processes(workers, jobs[0], shards[1:], weights, len(params), flush)
     own_pool = pool is None
     pool = ThreadPoolExecutor(len(jobs) - 1) if own_pool else pool
     try:
@@ -241,20 +250,23 @@ def shard_gradients(model: Module, loss_fn: Callable, inputs: Any, targets: Any,
             pool.shutdown()
 
 
-def _gradients_in_processes(workers: ShardWorkers, first_job: tuple, shards: list,
-                            weights: list[float], count: int,
+def _gradients_in_processes(workers: ShardWorkers, model: Module, loss_fn: Callable,
+                            params: list[Tensor], shards: list, weights: list[float],
                             flush: bool) -> tuple[Tensor, list]:
-    """shard_gradients with ``shards`` ((start, stop), inputs, targets, seed) in ``workers``'
-    processes and the first shard's job computed here meanwhile (with one BLAS thread, to
-    leave the other cores to the workers); ``count`` gradients."""
-    workers.send(shards, flush)
+    """shard_gradients with ``shards`` ((start, stop), inputs, targets, seed) after the first
+    in ``workers``' processes, and the first shard computed here meanwhile (with one BLAS
+    thread, to leave the other cores to the workers).  The shards go out first: whatever this
+    process does before, the workers wait for."""
+    workers.send(shards[1:], flush)
+    _, inputs, targets, seed = shards[0]
     try:
         with single_threaded_blas():
-            first = _shard_loss_and_gradients(*first_job)
+            first = _shard_loss_and_gradients(model, loss_fn, inputs, targets, params, seed,
+                                              flush)
     except BaseException:
         workers.discard()
         raise
-    loss, grads = _weighted_sum([first] + workers.receive(), weights, count)
+    loss, grads = _weighted_sum([first] + workers.receive(), weights, len(params))
     # a worker's gradient taken as it is lies in the shared block, which the next step overwrites
     return loss, [g if g is None or not workers.owns(g._data) else Tensor(g._data.copy())
                   for g in grads]

@@ -87,3 +87,22 @@ def test_fork_rng_restores_the_global_state_even_after_an_exception():
             lemmata.randn(10)
             raise RuntimeError("inside")
     np.testing.assert_array_equal(lemmata.randn(3).numpy(), expected)
+
+
+def test_a_thread_generator_given_a_seed_is_the_pcg64_generator_of_that_seed():
+    expected = np.random.Generator(np.random.PCG64(11)).standard_normal(4)
+    outside = lrandom.generator()
+    with lrandom.thread_generator(np.int64(11)):
+        first = lrandom.generator()
+        np.testing.assert_array_equal(lemmata.randn(4, dtype=lemmata.float64).numpy(), expected)
+        assert lrandom.generator() is first           # made once, then kept for the block
+    assert lrandom.generator() is outside
+    with lrandom.thread_generator(np.random.Generator(np.random.PCG64(11))):
+        np.testing.assert_array_equal(lemmata.randn(4, dtype=lemmata.float64).numpy(), expected)
+
+
+@pytest.mark.parametrize("bad", [1.5, True, "7", None])
+def test_a_thread_generator_is_a_generator_or_an_int_seed(bad):
+    with pytest.raises(TypeError, match="thread_generator.*Generator or an int seed"):
+        with lrandom.thread_generator(bad):
+            pass
