@@ -350,9 +350,13 @@ def test_reductions_run_on_complex128():
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
 def test_sums_that_keep_a_few_innermost_entries_fold_their_rows(dtype, keepdim, monkeypatch):
     """A bias gradient of channels-last activations (an NCHW view, summed over N, H, W) takes
-    the folded narrow-row sum; it equals the plain NumPy reduction to rounding."""
+    the folded narrow-row sum; it equals the plain NumPy reduction to rounding.  Few rows (a
+    linear layer's bias gradient) go to NumPy's own loop."""
     from lemmata.ops import reduce as reduce_module
     rng = np.random.default_rng(2)
+    few = rng.standard_normal((reduce_module.NARROW_MIN_ROWS - 1, 10)).astype(dtype)
+    assert reduce_module._sum_of_narrow_rows(few, (0,), keepdim) is None
+    monkeypatch.setattr(reduce_module, "NARROW_MIN_ROWS", 0)
     memory = rng.standard_normal((6, 10, 12, 5)).astype(dtype)
     if dtype == "complex128":
         memory = memory + 1j * rng.standard_normal(memory.shape)
