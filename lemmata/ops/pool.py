@@ -26,6 +26,7 @@ Adaptive average pooling is the same with per-dim windows start = ⌊i·in/out�
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -131,6 +132,12 @@ class PoolGeometry:
         return tuple(outs), tuple(ins)
 
     @property
+    def taps(self) -> tuple[tuple[int, tuple[slice, ...], tuple[slice, ...]], ...]:
+        """(k, output slices, input slices) of every kernel tap that meets the input, k its
+        offset in the kernel (row-major): :meth:`tap_ranges` for the whole kernel."""
+        return _taps(self)
+
+    @property
     def tiling(self) -> bool:
         """True when the windows cover the input exactly once (stride = kernel, no padding or
         dilation, the size a multiple of the kernel): each input entry lies in one window."""
@@ -142,6 +149,14 @@ class PoolGeometry:
         """True when some input entry lies in two windows."""
         return any(s < d * (k - 1) + 1 for s, d, k in zip(self.stride, self.dilation,
                                                              self.kernel))
+
+
+@functools.lru_cache(maxsize=128)
+def _taps(geometry: PoolGeometry) -> tuple[tuple[int, tuple[slice, ...], tuple[slice, ...]], ...]:
+    # cached by value: a pool makes its geometry anew at every call, and the slices took 3 µs
+    # a tap (LeNet-5's step asks for 16 taps' slices)
+    taps = ((k, geometry.tap_ranges(tap)) for k, tap in enumerate(np.ndindex(*geometry.kernel)))
+    return tuple((k, *ranges) for k, ranges in taps if ranges is not None)
 
 
 def _pad(x: np.ndarray, geometry: PoolGeometry, fill: Any) -> np.ndarray:
@@ -231,11 +246,8 @@ def _scatter(g: np.ndarray, where: Argmax) -> np.ndarray:
         offset, grad, image = where.offset[rows], g[rows], out[rows]
         masks = _scratch_channels_last("pool-mask", offset.shape, bool, like=g)
         products = _scratch_channels_last("pool-grad", offset.shape, g.dtype, like=g)
-        for k, tap in enumerate(np.ndindex(*geometry.kernel)):
-            ranges = geometry.tap_ranges(tap)
-            if ranges is None:
-                continue
-            outs, ins = every + ranges[0], every + ranges[1]
+        for k, tap_outs, tap_ins in geometry.taps:
+            outs, ins = every + tap_outs, every + tap_ins
             chosen = np.equal(offset[outs], k, out=masks[outs])
             picked = np.multiply(grad[outs], chosen, out=products[outs])
             if geometry.overlapping:
@@ -532,12 +544,11 @@ def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.
     lowest = _lowest(x.dtype)
     shape = x.shape[:2] + geometry.out_size
     every = (builtins.slice(None),) * 2
-    taps = [(k, geometry.tap_ranges(tap)) for k, tap in enumerate(np.ndindex(*geometry.kernel))]
-    taps = [(k, ranges) for k, ranges in taps if ranges is not None]
+    taps = geometry.taps
     # when the first tap lies inside the input for every window (no left padding), the running
     # maximum starts as a copy of it rather than from −inf
     first_covers = taps[0][0] == 0 and all(
-        r.start == 0 and r.stop == n for r, n in zip(taps[0][1][0], geometry.out_size))
+        r.start == 0 and r.stop == n for r, n in zip(taps[0][1], geometry.out_size))
     best = _zeros_channels_last(shape, x.dtype, None if first_covers else lowest, like=x)
     offset = _zeros_channels_last(shape, np.min_scalar_type(int(np.prod(geometry.kernel))),
                                   like=x)
@@ -551,17 +562,17 @@ def _max_windows(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.
             continue
         image, top, where = x[rows], best[rows], offset[rows]
         if first_covers:
-            _copy_windows(top, image[every + taps[0][1][1]])
+            _copy_windows(top, image[every + taps[0][2]])
         # work arrays shaped like the chunk's output; each tap takes the slice of its range
         pieces, masks, steps = (_scratch_channels_last(role, top.shape, dtype, like=x) for
                                 role, dtype in (("pool-tap", x.dtype), ("pool-mask", bool),
                                                 ("pool-offset", offset.dtype)))
-        for k, ranges in taps[1:] if first_covers else taps:
-            outs = every + ranges[0]
+        for k, tap_outs, tap_ins in taps[1:] if first_covers else taps:
+            outs = every + tap_outs
             b, o, piece, better = top[outs], where[outs], pieces[outs], masks[outs]
             # the tap's strided view is read once, into a contiguous copy that the comparisons
             # then stream through (each strided pass costs as much as a copy)
-            _copy_windows(piece, image[every + ranges[1]])
+            _copy_windows(piece, image[every + tap_ins])
             np.greater(piece, b, out=better)
             np.maximum(b, piece, out=b)
             np.maximum(o, np.multiply(better, o.dtype.type(k), out=steps[outs]), out=o)
