@@ -168,7 +168,7 @@ def empty(shape: Sequence[int], dtype: Any, like: Any = None) -> np.ndarray:
     if _on_device(like):
         return np.empty(shape, dtype, like=like)
     dtype = np.dtype(dtype)
-    shape = tuple(int(n) for n in shape)
+    shape = tuple(map(int, shape))
     nbytes = _size(shape) * dtype.itemsize
     if nbytes < POOL_MIN_BYTES:
         return np.empty(shape, dtype=dtype)
@@ -190,7 +190,9 @@ def empty(shape: Sequence[int], dtype: Any, like: Any = None) -> np.ndarray:
         chosen = np.empty(capacity, dtype=np.uint8)
         pool.setdefault(capacity, []).append(chosen)
         pool.move_to_end(capacity)
-    return chosen[:nbytes].view(dtype).reshape(shape)
+    # one constructor call instead of a slice, a view and a reshape (a LeNet-5 step asks 34
+    # times); the array's base is the pooled buffer either way
+    return np.ndarray(shape, dtype, buffer=chosen)
 
 
 def empty_like(array: np.ndarray, dtype: Any = None) -> np.ndarray:
