@@ -83,9 +83,10 @@ def _views(block: Any, slots: Sequence[_Slot]) -> list[np.ndarray]:
             for s in slots]
 
 
-def _state_tensors(model: Module) -> list[Tensor]:
-    """The tensors a worker's model must share with the parent's: parameters, then buffers."""
-    return list(model.parameters()) + list(model.buffers())
+def _state_tensors(model: Module, params: Sequence[Tensor] | None = None) -> list[Tensor]:
+    """The tensors a worker's model must share with the parent's: parameters (``params``, where
+    the caller has listed them already), then buffers."""
+    return list(model.parameters() if params is None else params) + list(model.buffers())
 
 
 def _structure(named_modules: Iterable[tuple[str, Module]]) -> list[tuple[str, type]]:
@@ -103,7 +104,8 @@ def _serve(connection: Any, pickled: bytes, state_block: Any, state_slots: list[
 
     try:
         replica = _Replica(*pickle.loads(pickled), _views(grad_block, grad_slots))
-        for tensor, view in zip(_state_tensors(replica.model), _views(state_block, state_slots)):
+        for tensor, view in zip(_state_tensors(replica.model, replica.params),
+                                _views(state_block, state_slots)):
             tensor._data = view
     except BaseException as error:              # e.g. a class the fresh interpreter cannot find
         connection.send(_error_reply(error))
@@ -248,7 +250,7 @@ class ShardWorkers:
             raise ValueError("DataParallelStep: the model's modules changed since the step was "
                              "made (its worker processes hold copies of the old ones); make a "
                              "new DataParallelStep")
-        tensors = params + list(self.model.buffers())
+        tensors = _state_tensors(self.model, params)
         layout = [(tuple(t.shape), t.dtype) for t in tensors]
         expected = [(s.shape, s.dtype) for s in self._state_slots]
         if layout != expected:
