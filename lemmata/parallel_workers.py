@@ -13,9 +13,13 @@ How, in each step:
 - the parent copies every parameter and buffer of its model into a block of shared memory,
   which the workers' copies of the model use as their arrays, so a worker always computes with
   the parent's current values, whatever the optimizer or the user did to them;
-- it sends each worker its shard through a pipe: the inputs, the targets, which parameters need
-  gradients, each module's training flag, the default dtype and the shard's generator seed
-  (the same seeds as the threaded step, so dropout draws the same masks);
+- it sends each worker its shard through a pipe: a pickled request (the targets, which
+  parameters need gradients, each module's training flag, the default dtype, the shard's
+  generator seed, the same seeds as the threaded step so that dropout draws the same masks,
+  and the inputs' shape and dtype), then the inputs' bytes as they lie in memory, which the
+  worker receives straight into a fresh array, not through a pickle (LeNet-5, 200 KB a shard,
+  three runs of 300 steps: the parent's pickling 0.115 → 0.078 ms a step, and the worker
+  starts its shard 0.54–0.59 → 0.44–0.49 ms into the step);
 - it computes the first shard itself while the workers compute the others;
 - each worker writes its gradients into a second shared block and answers with its loss;
 - the parent sums the gradients with the threaded step's weights, and its optimizer steps.
@@ -120,10 +124,22 @@ def _serve(connection: Any, pickled: bytes, state_block: Any, state_slots: list[
             if request is None:
                 return
             try:
-                reply = replica.compute_shard(request)
+                reply = replica.compute_shard(request, _receive_array(connection, request))
             except BaseException as error:      # sent back, raised in the parent
                 reply = _error_reply(error)
             connection.send(reply)
+
+
+def _receive_array(connection: Any, request: dict) -> np.ndarray:
+    """The array whose bytes follow ``request`` (see ``ShardWorkers.send``), in fresh memory.
+    Byte views on both ends: a Connection measures an n-d buffer by its first dimension."""
+    try:
+        array = np.empty(request["shape"], request["dtype"])
+    except BaseException:
+        connection.recv_bytes()            # so that the next message read is a request
+        raise
+    connection.recv_bytes_into(array.reshape(-1).view(np.uint8))
+    return array
 
 
 class _Replica:
@@ -135,7 +151,7 @@ class _Replica:
         self.model, self.loss_fn, self.grads = model, loss_fn, grads
         self.modules, self.params = list(model.modules()), list(model.parameters())
 
-    def compute_shard(self, request: dict) -> tuple:
+    def compute_shard(self, request: dict, inputs: np.ndarray) -> tuple:
         """("ok", loss, placed): the shard's gradients written into the gradient block (True),
         or sent as they are where they do not fit their slot, or None where unused."""
         from .parallel import _shard_loss_and_gradients
@@ -151,7 +167,7 @@ class _Replica:
                 p.requires_grad = trainable
         wanted = [i for i, trainable in enumerate(request["trainable"]) if trainable]
         loss, shard_grads, _ = _shard_loss_and_gradients(
-            self.model, self.loss_fn, Tensor(request["inputs"]), request["targets"],
+            self.model, self.loss_fn, Tensor(inputs), request["targets"],
             [self.params[i] for i in wanted], request["seed"], request["flush"])
         placed: list[Any] = []
         for i, g in zip(wanted, shard_grads):
@@ -281,16 +297,20 @@ class ShardWorkers:
                       default_dtype=dtypes.get_default_dtype(), flush=flush)
         requests = []
         for bounds, inputs, targets, seed in shards:       # all pickled before any is sent
+            data = np.ascontiguousarray(inputs._data)
             try:
-                requests.append(ForkingPickler.dumps(dict(
-                    common, inputs=np.asarray(inputs._data), targets=targets, seed=seed)))
+                request = ForkingPickler.dumps(dict(common, shape=data.shape, dtype=data.dtype,
+                                                    targets=targets, seed=seed))
             except Exception as error:
                 raise TypeError(f"DataParallelStep: the targets of samples {bounds[0]}:"
                                 f"{bounds[1]} go to a worker process as a pickle, and pickling "
                                 f"them failed ({error})") from error
+            requests.append((request, data))
         try:
-            for connection, request, (bounds, *_) in zip(self._connections, requests, shards):
+            for connection, (request, data), (bounds, *_) in zip(self._connections, requests,
+                                                                 shards):
                 connection.send_bytes(request)
+                connection.send_bytes(data.reshape(-1).view(np.uint8))
                 self._pending.append((connection, bounds))
         except BaseException as error:
             self._stop_on(error, "could not hand a worker process its shard")

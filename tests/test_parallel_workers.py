@@ -244,3 +244,33 @@ def test_a_layer_used_twice_stays_one_in_the_workers():
     assert len(grads[0]) == 4                        # the shared layer's weight and bias once
     for a, b in zip(*grads):
         np.testing.assert_array_equal(a, b)
+
+
+class BytesToUnit(nn.Module):
+    """uint8 pixels to float64 in [0, 1] (the inputs of :func:`test_inputs_reach_the_workers_
+    byte_for_byte`; at the top level so that a worker process can import it)."""
+
+    def forward(self, x):
+        return x.double() / 255.0
+
+
+def test_inputs_reach_the_workers_byte_for_byte():
+    """The inputs go to a worker as raw bytes after the request: one-byte pixels (a buffer whose
+    items are its bytes) and a channels-last view (not contiguous) arrive as they are, so the
+    step equals the threaded one."""
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, (11, 6, 6, 2), dtype=np.uint8)
+    _, y = batch()
+    for x in (lemmata.tensor(pixels).permute(0, 3, 1, 2),
+              lemmata.tensor(np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))):
+        grads = []
+        for backend in ("threads", "processes"):
+            lemmata.manual_seed(6)
+            model = nn.Sequential(BytesToUnit(), small_cnn())
+            with DataParallelStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(),
+                                                                           lr=0.1),
+                                  threads=2, backend=backend) as step:
+                step(x, y)
+            grads.append([p.grad.numpy() for p in model.parameters()])
+        for a, b in zip(*grads):
+            np.testing.assert_array_equal(a, b)
