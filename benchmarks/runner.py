@@ -296,13 +296,12 @@ def execute(args: argparse.Namespace, report: Callable[[str], None] = print) -> 
         print(f"unknown suite {error.args[0]!r}; the groups and suites are:\n{usage_of_suites()}",
               file=sys.stderr)
         return 2
-    if args.rounds is not None and args.rounds < 1 or args.batch is not None and args.batch < 2:
-        print("--rounds must be ≥ 1 and --batch ≥ 2", file=sys.stderr)
-        return 2
     threads = getattr(args, "threads", None)
-    if threads is not None and threads < 1:
-        print(f"--threads must be ≥ 1, got {threads}", file=sys.stderr)
-        return 2
+    for flag, value, least in (("--rounds", args.rounds, 1), ("--batch", args.batch, 2),
+                               ("--threads", threads, 1)):
+        if value is not None and value < least:
+            print(f"{flag} must be ≥ {least}, got {value}", file=sys.stderr)
+            return 2
     quick = args.quick or selection.quick_group
     rounds = args.rounds or (QUICK_ROUNDS if quick else DEFAULT_ROUNDS)
     results = run(selection.suites, rounds, args.batch, quick, report,

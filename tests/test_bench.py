@@ -40,11 +40,13 @@ def test_unknown_suite_lists_the_groups_and_suites_and_exits_2():
     assert SUITES["overhead"] in done.stderr
 
 
-@pytest.mark.parametrize("value", ["0", "-3"])
-def test_threads_below_one_exits_2_with_one_line(value, tmp_path):
-    done = run("--suite", "lenet5", "--threads", value, "--output", str(tmp_path))
+@pytest.mark.parametrize("flag, value, least", [("--threads", "0", 1), ("--threads", "-3", 1),
+                                               ("--rounds", "0", 1), ("--batch", "1", 2),
+                                               ("--batch", "-1", 2)])
+def test_a_count_too_small_exits_2_with_one_line_naming_it(flag, value, least, tmp_path):
+    done = run("--suite", "lenet5", flag, value, "--output", str(tmp_path))
     assert done.returncode == 2
-    assert len(done.stderr.strip().splitlines()) == 1 and "--threads" in done.stderr
+    assert done.stderr.strip() == f"{flag} must be ≥ {least}, got {value}"
     assert not (tmp_path / "results.json").exists()
 
 
