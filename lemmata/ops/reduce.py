@@ -217,9 +217,9 @@ class Softmax(Function):
 
     Backward as s ⊙ (d − ⟨d, s⟩) with d = g − g_k, k the largest s of its row: the same vector,
     since Σ s = 1, but without the cancellation g − ⟨g, s⟩ suffers when s_k is near 1 (then
-    ⟨g, s⟩ ≈ g_k, and the plain form lost 2e-12 relative at s = (1 − 2.7e-5, 2.7e-5) against
-    the complex step; far more in rows more nearly one-hot).  In d the near-1 entry is exactly
-    zero, so only the small entries of s enter the sum."""
+    ⟨g, s⟩ ≈ g_k).  In d the near-1 entry is exactly zero, so only the small entries of s enter
+    the sum.  Against 40-digit arithmetic, relative to the largest entry: x = (7.6, −2.9)
+    2.4e-12 plain, 1e-15 shifted; x = (20, 0, −3) 8.5e-8 and 1e-16."""
 
     @staticmethod
     def forward(ctx, x, dim):
