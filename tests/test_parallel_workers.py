@@ -247,8 +247,8 @@ def test_a_layer_used_twice_stays_one_in_the_workers():
 
 
 class BytesToUnit(nn.Module):
-    """uint8 pixels to float64 in [0, 1] (the inputs of :func:`test_inputs_reach_the_workers_
-    byte_for_byte`; at the top level so that a worker process can import it)."""
+    """uint8 pixels to float64 in [0, 1], for the test below (at the top level, so that a
+    worker process can import it)."""
 
     def forward(self, x):
         return x.double() / 255.0

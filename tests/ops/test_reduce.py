@@ -152,7 +152,8 @@ def _exact_softmax_vjp(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     with decimal.localcontext() as context:
         context.prec = 40
         e = [decimal.Decimal(float(v)).exp() for v in x]
-        s = [v / sum(e) for v in e]
+        total = sum(e)
+        s = [v / total for v in e]
         mean = sum(decimal.Decimal(float(wi)) * si for wi, si in zip(w, s))
         return np.array([float(si * (decimal.Decimal(float(wi)) - mean))
                          for si, wi in zip(s, w)])
