@@ -122,6 +122,19 @@ def shape_tuple(size: Sequence[Any], op: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+def int_tuple(value: Any, nd: int, name: str, op: str) -> tuple[int, ...]:
+    """An int, or a tuple/list of 1 or nd ints, as an nd-tuple (as PyTorch expands a kernel
+    size, stride, padding or dilation over the spatial dims)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(items) == 1:
+        items = items * nd
+    if len(items) != nd or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                   for v in items):
+        raise ValueError(f"{op}: expected {name} to be a single integer value or a list of {nd} "
+                         f"values to match the {nd}-D op's spatial dims, but got {name}={value!r}")
+    return tuple(int(v) for v in items)
+
+
 def real(array: np.ndarray) -> np.ndarray:
     """The real part: piecewise ops branch on it so that they stay holomorphic off their kinks."""
     return array.real if array.dtype.kind == "c" else array

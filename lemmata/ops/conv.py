@@ -53,6 +53,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
+from .arguments import int_tuple
 from .shape import flip
 from .conv_fourier import (
     fourier_convolve, fourier_convolve_transpose, fourier_weight_gradient, gradient_spectrum,
@@ -686,18 +687,6 @@ class ConvolutionWeightGrad(Function):
 # ------------------------------------------------------------------------------ arguments
 
 
-def _int_tuple(value: Any, nd: int, name: str, op: str) -> tuple[int, ...]:
-    """An int, or a tuple/list of 1 or nd ints, as an nd-tuple (as PyTorch expands them)."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if len(items) == 1:
-        items = items * nd
-    if len(items) != nd or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                   for v in items):
-        raise ValueError(f"{op}: expected {name} to be a single integer value or a list of {nd} "
-                         f"values to match the convolution dimensions, but got {name}={value!r}")
-    return tuple(int(v) for v in items)
-
-
 def _check_tensor(value: Any, name: str, op: str) -> Tensor:
     if not isinstance(value, Tensor):
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
@@ -765,7 +754,7 @@ def _conv_padding(padding: Any, nd: int, kernel: tuple[int, ...], dilation: tupl
             return tuple((t // 2, t - t // 2) for t in total)
         raise ValueError(f"{op}: invalid padding string {padding!r}, should be one of "
                          f"'valid' or 'same'")
-    pads = _int_tuple(padding, nd, "padding", op)
+    pads = int_tuple(padding, nd, "padding", op)
     if any(p < 0 for p in pads):
         raise ValueError(f"{op}: negative padding is not supported, got padding={padding!r}")
     return tuple((p, p) for p in pads)
@@ -800,8 +789,8 @@ def _conv(nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: A
                            f"{c_g * groups}{per_group} {shapes}")
     _check_bias(bias, c_out, op)
     kernel = tuple(weight.shape[2:])
-    stride = _positive(_int_tuple(stride, nd, "stride", op), "stride", op)
-    dilation = _positive(_int_tuple(dilation, nd, "dilation", op), "dilation", op)
+    stride = _positive(int_tuple(stride, nd, "stride", op), "stride", op)
+    dilation = _positive(int_tuple(dilation, nd, "dilation", op), "dilation", op)
     pads = _conv_padding(padding, nd, kernel, dilation, stride, op)
     in_size = tuple(x.shape[2:])
     padded = tuple(n + b + a for n, (b, a) in zip(in_size, pads))
@@ -838,10 +827,10 @@ def _conv_transpose(nd: int, input: Tensor, weight: Tensor, bias: Tensor | None,
         raise TypeError(f"{op}: padding must be an int or a tuple of ints (PyTorch's transposed "
                         f"convolutions take no padding strings), got {padding!r}")
     kernel = tuple(weight.shape[2:])
-    stride = _positive(_int_tuple(stride, nd, "stride", op), "stride", op)
-    dilation = _positive(_int_tuple(dilation, nd, "dilation", op), "dilation", op)
-    pads = _int_tuple(padding, nd, "padding", op)
-    extra = _int_tuple(output_padding, nd, "output_padding", op)
+    stride = _positive(int_tuple(stride, nd, "stride", op), "stride", op)
+    dilation = _positive(int_tuple(dilation, nd, "dilation", op), "dilation", op)
+    pads = int_tuple(padding, nd, "padding", op)
+    extra = int_tuple(output_padding, nd, "output_padding", op)
     if any(p < 0 for p in pads) or any(e < 0 for e in extra):
         raise ValueError(f"{op}: negative padding or output_padding is not supported, got "
                          f"padding={pads}, output_padding={extra}")

@@ -36,7 +36,7 @@ import numpy as np
 from .. import backend, dtypes
 from ..autograd import Function
 from ..tensor import Tensor
-from .arguments import real
+from .arguments import int_tuple, real
 from .workspace import batch_chunks, channels_first, channels_last, empty, scratch
 
 __all__ = [
@@ -431,17 +431,6 @@ class WindowAverageAdjoint(Function):
 # ------------------------------------------------------------------------------ arguments
 
 
-def _int_tuple(value: Any, nd: int, name: str, op: str) -> tuple[int, ...]:
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if len(items) == 1:
-        items = items * nd
-    if len(items) != nd or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                   for v in items):
-        raise ValueError(f"{op}: {name} must be a single int or a tuple of {nd} ints, got "
-                         f"{name}={value!r}")
-    return tuple(int(v) for v in items)
-
-
 def _check_input(input: Any, nd: int, op: str, integers: bool = False) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
@@ -459,11 +448,11 @@ def _check_input(input: Any, nd: int, op: str, integers: bool = False) -> Tensor
 
 def _pool_geometry(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any,
                    dilation: Any, ceil_mode: bool, op: str) -> PoolGeometry:
-    kernel = _int_tuple(kernel_size, nd, "kernel_size", op)
+    kernel = int_tuple(kernel_size, nd, "kernel_size", op)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
-        else _int_tuple(stride, nd, "stride", op)
-    pads = _int_tuple(padding, nd, "padding", op)
-    dilation = _int_tuple(dilation, nd, "dilation", op)
+        else int_tuple(stride, nd, "stride", op)
+    pads = int_tuple(padding, nd, "padding", op)
+    dilation = int_tuple(dilation, nd, "dilation", op)
     for name, values in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
         if any(v <= 0 for v in values):
             raise ValueError(f"{op}: {name} must be greater than zero, but got {name}={values}")

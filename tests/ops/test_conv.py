@@ -280,7 +280,8 @@ BAD = [
     (lambda: conv2d(_t(1, 3, 8, 8), _t(2, 3, 3, 3), stride=0), ValueError,
      r"conv2d: stride must be positive, got stride=\(0, 0\)"),
     (lambda: conv2d(_t(1, 3, 8, 8), _t(2, 3, 3, 3), stride=(1, 1, 1)), ValueError,
-     r"conv2d: expected stride to be a single integer value or a list of 2 values"),
+     r"conv2d: expected stride to be a single integer value or a list of 2 values to match "
+     r"the 2-D op.s spatial dims, but got stride=\(1, 1, 1\)"),
     (lambda: conv2d(_t(1, 3, 8, 8), _t(2, 3, 3, 3), padding="same", stride=2), ValueError,
      r"conv2d: padding='same' is not supported for strided convolutions"),
     (lambda: conv2d(_t(1, 3, 8, 8), _t(2, 3, 3, 3), padding="full"), ValueError,

@@ -324,7 +324,7 @@ BAD = [
     (lambda: avg_pool2d(_t(1, 1, 4, 4), (0, 2)), ValueError,
      r"avg_pool2d: kernel_size must be greater than zero, but got kernel_size=\(0, 2\)"),
     (lambda: max_pool2d(_t(1, 1, 4, 4), (2, 2, 2)), ValueError,
-     r"max_pool2d: kernel_size must be a single int or a tuple of 2 ints"),
+     r"max_pool2d: expected kernel_size to be a single integer value or a list of 2 values"),
     (lambda: avg_pool2d(_t(1, 1, 4, 4), 2, divisor_override=0), ValueError,
      r"avg_pool2d: divisor_override must be a non-zero integer"),
     (lambda: avg_pool2d(_t(1, 1, 4, 4, dtype=np.int64), 2), TypeError,
