@@ -245,7 +245,8 @@ def _at_largest(g: Tensor, s: Tensor, dim: int) -> Tensor:
 
 
 class LogSoftmax(Function):
-    """xᵢ − logsumexp(x);  vector-Jacobian product g − softmax(x)·Σⱼ gⱼ."""
+    """xᵢ − logsumexp(x);  vector-Jacobian product g − s·Σⱼ gⱼ, s = softmax(x)
+    (:class:`LogSoftmaxBackward`)."""
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -258,7 +259,47 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g - exp(out) * g.sum(dim=ctx.dim, keepdim=True), None
+        return LogSoftmaxBackward.apply(g, out, dim=ctx.dim), None
+
+
+class LogSoftmaxBackward(Function):
+    """LogSoftmax's vector-Jacobian product g − s·Σⱼ gⱼ, s = exp(out), as an op of (g, out).
+
+    At k, the largest s of its row, it takes the same number as g_k·Σ_(j≠k) s_j − s_k·Σ_(j≠k) g_j:
+    the plain g_k − s_k·Σ g cancels when s_k is near 1 and g sits mostly at k (a confident
+    classifier's cross-entropy, whose gradient there is −(1 − s_k)/N), and 1 − s_k from a
+    rounded s_k keeps only the digits of its distance from 1, where Σ_(j≠k) s_j keeps them all.
+    Against 40-digit arithmetic, relative to the largest entry: x = (20, 0, −3), g = (1, 0, 0):
+    3.7e-8 plain, 6e-16 so.
+
+    Backward (second derivatives): linear in g, with adjoint u − Σⱼ sⱼuⱼ; in out, ∂/∂outⱼ of
+    entry i is −δᵢⱼ sᵢ Σ g, with adjoint −s ⊙ u · Σ g."""
+
+    @staticmethod
+    def forward(ctx, g, out, *, dim):
+        ctx.save_for_backward(g, out)
+        ctx.dim = dim
+        s = np.exp(out)
+        total = np.sum(g, axis=dim, keepdims=True)
+        gx = g - s * total
+        if s.ndim == 0 or s.shape[dim] == 0:
+            return gx
+        k = np.argmax(real(out), axis=dim, keepdims=True)
+        others = np.arange(s.shape[dim]).reshape(
+            [-1 if d == dim % s.ndim else 1 for d in range(s.ndim)]) != k
+        s_rest = np.sum(s, axis=dim, keepdims=True, where=others)
+        g_rest = np.sum(g, axis=dim, keepdims=True, where=others)
+        at_k = (np.take_along_axis(g, k, dim) * s_rest
+                - np.take_along_axis(s, k, dim) * g_rest)
+        np.put_along_axis(gx, k, at_k, dim)
+        return gx
+
+    @staticmethod
+    def backward(ctx, u):
+        g, out = ctx.saved_tensors
+        s = exp(out)
+        return (u - (s * u).sum(dim=ctx.dim, keepdim=True),
+                -(s * u) * g.sum(dim=ctx.dim, keepdim=True))
 
 
 class Norm2(Function):
