@@ -284,15 +284,12 @@ class LogSoftmaxBackward(Function):
         gx = g - s * total
         if s.ndim == 0 or s.shape[dim] == 0:
             return gx
-        k = np.argmax(real(out), axis=dim, keepdims=True)
-        others = np.arange(s.shape[dim]).reshape(
-            [-1 if d == dim % s.ndim else 1 for d in range(s.ndim)]) != k
-        s_rest = np.sum(s, axis=dim, keepdims=True, where=others)
-        g_rest = np.sum(g, axis=dim, keepdims=True, where=others)
-        at_k = (np.take_along_axis(g, k, dim) * s_rest
-                - np.take_along_axis(s, k, dim) * g_rest)
-        np.put_along_axis(gx, k, at_k, dim)
-        return gx
+        positions = np.arange(s.shape[dim], like=s).reshape(
+            [-1 if d == dim % s.ndim else 1 for d in range(s.ndim)])
+        largest = positions == np.argmax(real(out), axis=dim, keepdims=True)
+        s_rest = np.sum(np.where(largest, 0, s), axis=dim, keepdims=True)
+        g_rest = np.sum(np.where(largest, 0, g), axis=dim, keepdims=True)
+        return np.where(largest, g * s_rest - s * g_rest, gx)
 
     @staticmethod
     def backward(ctx, u):
