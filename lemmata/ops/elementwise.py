@@ -263,24 +263,49 @@ class Cos(Function):
 
 
 class Tanh(Function):
-    """tanh x;  ∂/∂x = 1 − tanh² x."""
+    """tanh x;  ∂/∂x = 1 − tanh² x = sech² x.
+
+    Like PyTorch it saves its output (so changing that in place before backward is an error, and
+    changing x is not).  The slope is not taken as 1 − t² from the rounded output t, PyTorch's
+    form, which cancels as |x| grows (against 40-digit arithmetic 1.1e-8 relative at x = 10,
+    1.7e-4 at 15, and 0 from 19.1 on, where sech² x is still about 1e-16), but as sech² x from x,
+    made in the forward pass when a gradient will be asked for (:class:`SaturatingSlope`)."""
 
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
         ctx.save_for_backward(out)
+        ctx.slope = _sech_squared(x) if ctx.needs_input_grad[0] else None
         return out
 
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g * (1 - out * out)
+        return g * SaturatingSlope.apply(out, slope=ctx.slope, derivative=_tanh_slope_derivative)
+
+
+def _sech_squared(x: np.ndarray) -> np.ndarray:
+    """sech² x = 1/cosh² x (0 where cosh² overflows, as sech² x underflows there).  Complex x
+    (the complex step) takes 4u/(1 + u)², u = e^(−2|x|) with |x| = x·sign(Re x): holomorphic
+    at the point and free of overflow, where cosh z = ∞·(cos y + i sin y) would make NaN."""
+    if x.dtype.kind != "c":
+        return 1 / np.square(np.cosh(x))
+    u = np.exp(2 * np.where(real(x) >= 0, -x, x))
+    v = 1 + u
+    return 4 * u / (v * v)
+
+
+def _tanh_slope_derivative(t: Tensor) -> Tensor:
+    return -2 * t                                           # d(1 − t²)/dt
 
 
 class Sigmoid(Function):
-    """σ(x) = 1/(1 + e⁻ˣ);  ∂/∂x = σ(x)(1 − σ(x)).
+    """σ(x) = 1/(1 + e⁻ˣ);  ∂/∂x = σ(x)(1 − σ(x)) = u/(1 + u)², u = e^(−|x|).
 
     Evaluated as 1/(1 + e⁻ˣ) for Re x ≥ 0 and eˣ/(1 + eˣ) otherwise, so exp never overflows.
+    Saves its output, as PyTorch does; the slope is taken as u/(1 + u)² from the forward
+    pass's u, not as σ(1 − σ) from the rounded σ, which cancels as x grows (3.6e-8 relative at
+    x = 20, 1e-3 at 30, 0 from 36.7 on) (:class:`SaturatingSlope`).
     """
 
     @staticmethod
@@ -289,12 +314,35 @@ class Sigmoid(Function):
         z = np.exp(np.where(nonneg, -x, x))  # Re(exponent) ≤ 0
         out = np.where(nonneg, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
+        ctx.slope = z / np.square(1 + z) if ctx.needs_input_grad[0] else None
         return out
 
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g * out * (1 - out)
+        return g * SaturatingSlope.apply(out, slope=ctx.slope,
+                                         derivative=_sigmoid_slope_derivative)
+
+
+def _sigmoid_slope_derivative(s: Tensor) -> Tensor:
+    return 1 - 2 * s                                        # d(s(1 − s))/ds
+
+
+class SaturatingSlope(Function):
+    """The slope f′(x) of tanh or sigmoid, computed by the op from x (``slope``), as an op of
+    its output y, which the slope is a function of (1 − y², y(1 − y)): its derivative in y
+    (``derivative``: −2y, 1 − 2y) carries second and higher derivatives."""
+
+    @staticmethod
+    def forward(ctx, y, *, slope, derivative):
+        ctx.save_for_backward(y)
+        ctx.derivative = derivative
+        return slope
+
+    @staticmethod
+    def backward(ctx, h):
+        y, = ctx.saved_tensors
+        return h * ctx.derivative(y)
 
 
 class Erf(Function):
