@@ -18,7 +18,7 @@ from .factories import (
 )
 from .ops import (
     abs, add, amax, amin, argmax, argmin, bmm, broadcast_to, cat, ceil, chunk, clamp, clip, clone,
-    concat, concatenate, cos, div, divide, dot, eq, erf, exp, expm1, flatten, flip, floor,
+    concat, concatenate, cos, div, divide, dot, eq, erf, erfc, exp, expm1, flatten, flip, floor,
     floor_divide, gather, ge, gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log, log1p,
     log_softmax, logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, matmul, max,
     maximum, mean, min, minimum, mm, mul, mv, narrow, ne, neg, norm, outer, permute, pow, prod,

@@ -622,6 +622,9 @@ class Tensor:
     def erf(self) -> "Tensor":
         return ops.erf(self)
 
+    def erfc(self) -> "Tensor":
+        return ops.erfc(self)
+
     def relu(self) -> "Tensor":
         return ops.relu(self)
 

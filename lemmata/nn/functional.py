@@ -290,10 +290,13 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """GELU(x) = x·Φ(x) = ½x(1 + erf(x/√2)) (approximate='none'), or
-    ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (approximate='tanh')."""
+    ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (approximate='tanh').
+
+    Φ(x) is evaluated as ½ erfc(−x/√2): 1 + erf(x/√2) is 0 from x ≈ −8.3 on (PyTorch's GELU(−10)
+    is 0, not −7.6e-23, and its slope there 1 % off), and loses digits well before."""
     _tensor(input, "gelu")
     if approximate == "none":
-        return input * 0.5 * (1.0 + ops.erf(input * (1.0 / math.sqrt(2.0))))
+        return input * 0.5 * ops.erfc(input * (-1.0 / math.sqrt(2.0)))
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
         return input * 0.5 * (1.0 + ops.tanh(inner))

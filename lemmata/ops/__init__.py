@@ -5,10 +5,11 @@ side) plus a functional form that checks its arguments; Tensor methods and opera
 """
 from .arguments import normalize_dim, normalize_dims
 from .elementwise import (
-    abs, add, ceil, clamp, clip, cos, div, divide, eq, erf, exp, expm1, floor, floor_divide, ge,
-    gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log, log1p, logical_and, logical_not,
-    logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow, reciprocal, relu, remainder,
-    round, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, sub, tanh, true_divide, where,
+    abs, add, ceil, clamp, clip, cos, div, divide, eq, erf, erfc, exp, expm1, floor,
+    floor_divide, ge, gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log, log1p, logical_and,
+    logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow, reciprocal,
+    relu, remainder, round, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, sub, tanh,
+    true_divide, where,
 )
 from .linalg import bmm, dot, matmul, mm, mv, outer
 from .conv import (

@@ -346,7 +346,7 @@ class SaturatingSlope(Function):
 
 
 class Erf(Function):
-    """erf x = (2/√π)∫₀ˣ e^(−t²) dt;  ∂/∂x = (2/√π) e^(−x²).  (Used by the exact GELU.)"""
+    """erf x = (2/√π)∫₀ˣ e^(−t²) dt;  ∂/∂x = (2/√π) e^(−x²)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -357,6 +357,23 @@ class Erf(Function):
     def backward(ctx, g):
         x, = ctx.saved_tensors
         return g * (2 / math.sqrt(math.pi)) * exp(-(x * x))
+
+
+class Erfc(Function):
+    """erfc x = 1 − erf x = (2/√π)∫ₓ^∞ e^(−t²) dt;  ∂/∂x = −(2/√π) e^(−x²).
+
+    Computed directly, not as 1 − erf x, which is 0 from x ≈ 6 on where erfc x is 2e-17 and
+    smaller: the exact GELU's Φ(x) = ½ erfc(−x/√2) keeps its digits for negative x this way."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return special.erfc(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (-2 / math.sqrt(math.pi)) * exp(-(x * x))
 
 
 # ------------------------------------------------------------------------------ piecewise
@@ -668,6 +685,10 @@ def sigmoid(x: Tensor) -> Tensor:
 
 def erf(x: Tensor) -> Tensor:
     return _unary(Erf, x, "erf")
+
+
+def erfc(x: Tensor) -> Tensor:
+    return _unary(Erfc, x, "erfc")
 
 
 def abs(x: Tensor) -> Tensor:

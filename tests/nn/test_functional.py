@@ -2,6 +2,8 @@
 complex-step gradient checks of the compositions (batch_norm, layer_norm, gelu, elu, ...)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -54,6 +56,19 @@ def test_activation_parity(name, args, kwargs, dtype):
 def test_activation_gradients_finite_differences_and_complex_step(name, args, kwargs):
     x = randn(3, 4) * 2
     check_gradients(lambda t: getattr(F, name)(t, *args, **kwargs), [x])
+
+
+@pytest.mark.parametrize("x", [-3.0, -6.0, -10.0, -20.0, -30.0, 4.0])
+def test_exact_gelu_keeps_its_digits_in_the_negative_tail(x):
+    """x·Φ(x) and its slope Φ(x) + x·φ(x), with Φ from Python's own erfc: ½(1 + erf(x/√2))
+    is 0 from x ≈ −8.3 on (PyTorch's GELU(−10) is 0, not −7.6e-23, and its slope 1 % off)."""
+    phi = 0.5 * math.erfc(-x / math.sqrt(2.0))
+    density = math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    t = lemmata.tensor([x], dtype=lemmata.float64, requires_grad=True)
+    y = F.gelu(t)
+    y.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), [x * phi], rtol=1e-12)
+    np.testing.assert_allclose(t.grad.numpy(), [phi + x * density], rtol=1e-12)
 
 
 def test_linear_parity_and_errors():

@@ -33,6 +33,7 @@ UNARY = {
     "tanh": (lemmata.tanh, torch.tanh, "any"),
     "sigmoid": (lemmata.sigmoid, torch.sigmoid, "any"),
     "erf": (lemmata.erf, torch.erf, "any"),
+    "erfc": (lemmata.erfc, torch.erfc, "any"),
     "relu": (lemmata.relu, torch.relu, "away0"),
     "leaky_relu": (lambda x: lemmata.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2), "away0"),
     "leaky_relu_default": (lemmata.leaky_relu, TF.leaky_relu, "away0"),
