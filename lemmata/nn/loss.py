@@ -420,11 +420,16 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Binary cross-entropy of logits x (probability σ(x)) against targets y, evaluated stably:
 
-        ℓᵢ = wᵢ·((1 − yᵢ)·xᵢ + (1 + (pᵢ − 1)·yᵢ)·softplus(−xᵢ))
+        ℓᵢ = wᵢ·((1 − yᵢ)·softplus(xᵢ) + pᵢ·yᵢ·softplus(−xᵢ))
            = −wᵢ·(pᵢ·yᵢ·log σ(xᵢ) + (1 − yᵢ)·log(1 − σ(xᵢ))),
 
     with softplus(z) = max(z, 0) + log(1 + e^(−|z|)) (never overflows); pos_weight p weighs the
     positive term.  BCE on sigmoid outputs, without its clamping (seed ryu22.q4).
+
+    Its gradient is then wᵢ·((1 − yᵢ)·σ(xᵢ) − pᵢ·yᵢ·σ(−xᵢ)), each term exact where it is small:
+    the form (1 − y)·x + softplus(−x) has gradient 1 − y − σ(−x), which cancels for y = 0 and
+    x ≪ 0, and PyTorch's σ(x) − y cancels for y = 1 and x ≫ 0 (at x = 30 it is 1e-3 off, and
+    0 from 36.7 on).
     """
     loss = "binary_cross_entropy_with_logits"
     reduction = _reduction(reduction, size_average, reduce, loss)
@@ -435,10 +440,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     _same_shape(input, target, loss)
     _broadcastable_to(weight, _shape(input), "weight", loss)
     _broadcastable_to(pos_weight, _shape(input), "pos_weight", loss)
-    log_sigmoid = -ops.softplus(-input, 1.0, math.inf)          # log σ(x), stable
-    if pos_weight is not None:
-        log_sigmoid = log_sigmoid * ((pos_weight - 1) * target + 1)
-    losses = (1 - target) * input - log_sigmoid
+    positive = target if pos_weight is None else pos_weight * target
+    # −log(1 − σ(x)) and −log σ(x), with no linear regime: their slopes σ(x) and −σ(−x) exact
+    losses = ((1 - target) * ops.softplus(input, 1.0, math.inf)
+              + positive * ops.softplus(-input, 1.0, math.inf))
     if weight is not None:
         losses = losses * weight
     return _reduce(losses, reduction)
