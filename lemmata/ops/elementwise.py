@@ -274,14 +274,15 @@ class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
-        ctx.save_for_backward(out)
-        ctx.slope = _sech_squared(x) if ctx.needs_input_grad[0] else None
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(out, _sech_squared(x))
         return out
 
     @staticmethod
     def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return g * SaturatingSlope.apply(out, slope=ctx.slope, derivative=_tanh_slope_derivative)
+        out, slope = ctx.saved_tensors
+        return g * SaturatingSlope.apply(out, slope=slope._data,
+                                         derivative=_tanh_slope_derivative)
 
 
 def _sech_squared(x: np.ndarray) -> np.ndarray:
@@ -313,14 +314,14 @@ class Sigmoid(Function):
         nonneg = real(x) >= 0
         z = np.exp(np.where(nonneg, -x, x))  # Re(exponent) ≤ 0
         out = np.where(nonneg, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
-        ctx.save_for_backward(out)
-        ctx.slope = z / np.square(1 + z) if ctx.needs_input_grad[0] else None
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(out, z / np.square(1 + z))
         return out
 
     @staticmethod
     def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return g * SaturatingSlope.apply(out, slope=ctx.slope,
+        out, slope = ctx.saved_tensors
+        return g * SaturatingSlope.apply(out, slope=slope._data,
                                          derivative=_sigmoid_slope_derivative)
 
 
