@@ -307,10 +307,11 @@ def conv_pool_relu_commute(activation: str = "relu", in_chan: int = 3, out_chan:
     compositions = [lambda x: act(mp(conv(x))), lambda x: mp(act(conv(x))),
                     lambda x: act(mp(act(conv(x))))]
     x = lemmata.tensor(rng.standard_normal((4, in_chan, 12, 12)))
-    outputs, grads = [], []
+    outputs, grads, weights = [], [], None
     for f in compositions:
         out = f(x)
-        weights = lemmata.tensor(rng.standard_normal(out.shape)) if not outputs else weights
+        if weights is None:              # one set of output weights for all three compositions
+            weights = lemmata.tensor(rng.standard_normal(out.shape))
         g = lemmata.autograd.grad((out * weights).sum(), [conv.weight, conv.bias])
         outputs.append(out.detach().numpy())
         grads.append(np.concatenate([t.numpy().ravel() for t in g]))

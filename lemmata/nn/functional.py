@@ -178,8 +178,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     if input.ndim < 2 or input.shape[1] % num_groups:
         raise RuntimeError(f"group_norm: expected input of shape (N, C, *) with C divisible by "
                            f"num_groups={num_groups}, got shape {tuple(input.shape)}")
-    n, c = input.shape[0], input.shape[1]
-    grouped = input.reshape(n, num_groups, -1)
+    grouped = input.reshape(input.shape[0], num_groups, -1)
     mean = ops.mean(grouped, 2, keepdim=True)
     centred = grouped - mean
     var = ops.mean(centred * centred, 2, keepdim=True)

@@ -16,7 +16,7 @@ from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from .arguments import check_keepdim, floating, normalize_dim, normalize_dims, real
-from .elementwise import abs as _abs, exp, maximum, minimum, neg, pow, sqrt, where
+from .elementwise import abs as _abs, exp, maximum, minimum, neg, pow, where
 from .shape import gather
 from .workspace import rows_per_run
 

@@ -670,7 +670,7 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | No
             continue
         n = x.shape[d]
         if builtins.min(b, a) < 0:
-            raise ValueError(f"pad: negative padding is only supported in 'constant' mode")
+            raise ValueError("pad: negative padding is only supported in 'constant' mode")
         if mode == "reflect" and builtins.max(b, a) >= n:
             raise ValueError(f"pad: padding ({b}, {a}) should be less than the input size {n} of "
                              f"dim {d} for reflect mode (shape {tuple(x.shape)})")

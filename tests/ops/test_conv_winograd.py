@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st
 import lemmata
 from checks import check_gradients, conv_double_backward
 from lemmata.ops import conv_fourier, conv_winograd, threads, workspace
-from lemmata.ops.conv import ConvGeometry, conv2d, conv_transpose2d
+from lemmata.ops.conv import ConvGeometry, conv2d
 from lemmata.ops.conv_winograd import (
     prefers_winograd, winograd_convolve, winograd_convolve_transpose, winograd_weight_gradient,
 )
