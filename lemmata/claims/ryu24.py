@@ -120,7 +120,7 @@ def multilabel_kl(n_points: int = 12, n_labels: int = 5, dim: int = 4, label_sig
         return _logistic_loss(label_sign * Y * f).mean()
 
     gaps, grad_errors = [], []
-    for trial in range(5):
+    for _ in range(5):
         theta = lemmata.tensor(rng.standard_normal(dim) * 2, requires_grad=True)
         a, b = kl_objective(theta), logistic_objective(theta)
         ga, = lemmata.autograd.grad(a, theta)
@@ -187,7 +187,7 @@ def separable_not_attained(n: int = 60, dim: int = 3, steps: int = 300, lr: floa
     a = lemmata.zeros(dim, dtype=lemmata.float64, requires_grad=True)
     b = lemmata.zeros((), dtype=lemmata.float64, requires_grad=True)
     losses, grad_norms, norms = [], [], []
-    for step in range(steps):  # gradient descent: the loss falls for ever, the iterates diverge
+    for _ in range(steps):  # gradient descent: the loss falls for ever, the iterates diverge
         loss = _logistic_objective(X, Y, a, b)
         ga, gb = lemmata.autograd.grad(loss, [a, b])
         with lemmata.no_grad():

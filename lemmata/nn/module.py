@@ -395,7 +395,7 @@ class Module:
                 param._data = convert(param._data)
                 if param.grad is not None:
                     param.grad = Tensor(convert(param.grad._data))
-            for name, buf in module._buffers.items():
+            for buf in module._buffers.values():
                 if buf is not None:
                     buf._data = convert(buf._data)
         return self

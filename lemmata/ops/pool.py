@@ -767,7 +767,7 @@ def _adaptive_max_pool(nd: int, input: Tensor, output_size: Any, return_indices:
     data = x._data
     in_size = tuple(data.shape[2:])
     starts, lengths = [], []
-    for axis, (n, o) in enumerate(zip(in_size, out_size)):
+    for n, o in zip(in_size, out_size):
         start, end = (backend.like(bound, data) for bound in AdaptiveWindows(n, o).bounds)
         starts.append(start)
         lengths.append(end - start)
