@@ -71,7 +71,7 @@ OPS = {
     # elementwise, with broadcasting and Python numbers
     "arithmetic": (lambda a, b: (a * b + 2 - b / (a.abs() + 1)) ** 2, [X, (4,)]),
     "transcendental": (lambda a: a.exp() + (a.abs() + 1).log() + a.tanh() + a.sigmoid()
-                       + a.sin() * a.cos() + (a.abs() + 0.5).sqrt() + a.erf(), [X]),
+                       + a.sin() * a.cos() + (a.abs() + 0.5).sqrt() + a.erf() + a.erfc(), [X]),
     "piecewise": (lambda a, b: F.relu(a) + F.leaky_relu(a, 0.1) + a.clamp(-0.5, 0.7)
                   + lemmata.maximum(a, b) + lemmata.where(a > b, a, b) + F.softplus(a), [X, X]),
     "activations": (lambda a: F.gelu(a) + F.elu(a) + F.silu(a) + F.hardtanh(a)
