@@ -43,7 +43,10 @@ UNARY = {
     "square": (lemmata.square, torch.square, "any"),
     "reciprocal": (lemmata.reciprocal, torch.reciprocal, "away0"),
     "pow_2": (lambda x: x ** 2, lambda x: x ** 2, "any"),
-    "pow_3": (lambda x: lemmata.pow(x, 3), lambda x: torch.pow(x, 3), "any"),
+    # away from 0, where x³'s slope vanishes and its third derivative does not: there central
+    # differences' own error ε²·f‴/6 exceeds the 1e-6 relative check once |x| < 3e-4 (x = 2.8e-4
+    # in a 500-example run: 6.9e-6 off)
+    "pow_3": (lambda x: lemmata.pow(x, 3), lambda x: torch.pow(x, 3), "away0"),
     "pow_-2": (lambda x: x ** -2, lambda x: x ** -2, "away0"),
     "pow_0.5": (lambda x: x ** 0.5, lambda x: x ** 0.5, "positive"),
     "pow_-1.5": (lambda x: x ** -1.5, lambda x: x ** -1.5, "positive"),
