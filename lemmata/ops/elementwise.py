@@ -313,9 +313,10 @@ class Sigmoid(Function):
     def forward(ctx, x):
         nonneg = real(x) >= 0
         z = np.exp(np.where(nonneg, -x, x))  # Re(exponent) ≤ 0
-        out = np.where(nonneg, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+        denominator = 1 + z
+        out = np.where(nonneg, 1 / denominator, z / denominator).astype(x.dtype, copy=False)
         if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(out, z / np.square(1 + z))
+            ctx.save_for_backward(out, z / np.square(denominator))
         return out
 
     @staticmethod
