@@ -159,6 +159,16 @@ def _exact_softmax_vjp(x: np.ndarray, w: np.ndarray) -> np.ndarray:
                          for si, wi in zip(s, w)])
 
 
+def _assert_row_vjp_in_both_dims(op, x: np.ndarray, w: np.ndarray, exact: np.ndarray) -> None:
+    """The gradient of Σ w ⊙ op(x) for one row x, taken as a row (dim −1) and as a column
+    (dim 0), equals ``exact`` to within 1e-14 of its largest entry."""
+    for dim, shape in ((-1, (1, -1)), (0, (-1, 1))):
+        t = lemmata.tensor(x.reshape(shape), requires_grad=True)
+        (op(t, dim) * lemmata.tensor(w.reshape(shape))).sum().backward()
+        np.testing.assert_allclose(t.grad.numpy().ravel(), exact, rtol=0,
+                                   atol=1e-14 * np.abs(exact).max())
+
+
 @pytest.mark.parametrize("row", [[7.64536256, -2.87498628], [20.0, 0.0, -3.0], [40.0, 0.0],
                                  [0.0, 12.0, 11.0, -5.0]])
 def test_softmax_gradient_of_a_nearly_one_hot_row_keeps_its_digits(row):
@@ -167,12 +177,7 @@ def test_softmax_gradient_of_a_nearly_one_hot_row_keeps_its_digits(row):
     (exp of a spread of 40 alone carries 40 ulps)."""
     x = np.array(row)
     w = np.random.default_rng(7).standard_normal(x.shape)
-    exact = _exact_softmax_vjp(x, w)
-    for dim, shape in ((-1, (1, -1)), (0, (-1, 1))):
-        t = lemmata.tensor(x.reshape(shape), requires_grad=True)
-        (lemmata.softmax(t, dim) * lemmata.tensor(w.reshape(shape))).sum().backward()
-        np.testing.assert_allclose(t.grad.numpy().ravel(), exact, rtol=0,
-                                   atol=1e-14 * np.abs(exact).max())
+    _assert_row_vjp_in_both_dims(lemmata.softmax, x, w, _exact_softmax_vjp(x, w))
 
 
 def _exact_log_softmax_vjp(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -194,12 +199,7 @@ def test_log_softmax_gradient_of_a_nearly_one_hot_row_keeps_its_digits(row, weig
     x = np.array(row)
     w = (np.eye(len(x))[np.argmax(x)] if weights.startswith("one-hot")
          else np.random.default_rng(7).standard_normal(x.shape))
-    exact = _exact_log_softmax_vjp(x, w)
-    for dim, shape in ((-1, (1, -1)), (0, (-1, 1))):
-        t = lemmata.tensor(x.reshape(shape), requires_grad=True)
-        (lemmata.log_softmax(t, dim) * lemmata.tensor(w.reshape(shape))).sum().backward()
-        np.testing.assert_allclose(t.grad.numpy().ravel(), exact, rtol=0,
-                                   atol=1e-14 * np.abs(exact).max())
+    _assert_row_vjp_in_both_dims(lemmata.log_softmax, x, w, _exact_log_softmax_vjp(x, w))
 
 
 @pytest.mark.parametrize("p", [2, "fro", 1, 3, 1.5, math.inf, -math.inf])
