@@ -99,7 +99,8 @@ def run_training(key: str, batch: int, rounds: int, torch_available: bool,
     for step in contenders.values():        # warm up: buffers, momentum, first-touch memory
         step()
         step()
-    seconds = alternate(contenders, rounds, repeat=workload["repeat"])
+    faults: dict[str, float] = {}
+    seconds = alternate(contenders, rounds, repeat=workload["repeat"], faults=faults)
     if serial:
         # timed apart: two-thread BLAS keeps spinning after each call, which slowed whatever ran
         # next (PyTorch by a quarter) when this step took part in the alternation
@@ -111,6 +112,7 @@ def run_training(key: str, batch: int, rounds: int, torch_available: bool,
         "img_per_s": {name: batch / median(s) for name, s in seconds.items()},
         "samples_s": {name: [round(v, 5) for v in s] for name, s in seconds.items()},
         "gflop_per_img": training_gflop_per_image(source_model, workload["shape"]),
+        "page_faults_per_step": faults,
     }
     if torch_available:
         result["ratio"] = {
@@ -163,6 +165,10 @@ def table(results: list[dict[str, Any]]) -> list[str]:
                          f"{fmt(r['gemm_peak_gflops'], 0)} GFLOP/s → roofline "
                          f"{fmt(r['roofline_img_per_s'])} img/s; lemmata at "
                          f"{fmt(r['percent_of_roofline'], 0)} % of it")
+        if r.get("page_faults_per_step"):
+            notes.append("minor page faults a step in this process "
+                         + ", ".join(f"{name} {fmt(count, 0)}"
+                                     for name, count in r["page_faults_per_step"].items()))
         if "ratio_quartiles" in r:
             spread = r["ratio_quartiles"]
             notes.append("per-round ratios (quartiles) vs torch "

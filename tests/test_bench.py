@@ -205,6 +205,9 @@ def test_without_torch_a_lemmata_only_table(tmp_path):
     assert results["torch_available"] is False
     assert set(results["suites"]) == {"conv", "lenet5"}
     assert results["suites"]["lenet5"]["img_per_s"]["lemmata"] > 0
+    from benchmarks.timing import minor_page_faults
+    if minor_page_faults() is not None:
+        assert set(results["suites"]["lenet5"]["page_faults_per_step"]) == {"lemmata"}
     cases = results["suites"]["conv"]["cases"]
     assert len(cases) == 10 and all(set(c["gflops"]) == {"lemmata"} for c in cases)
     table = (tmp_path / "results.md").read_text()
@@ -271,3 +274,25 @@ def test_round_ratio_quartiles_pair_the_rounds():
     # per-round ratios 2, 1, 3, 0.5, 1.5 → sorted 0.5, 1, 1.5, 2, 3
     assert round_ratio_quartiles(seconds, "lemmata", "torch") == (1.0, 2.0)
     assert round_ratio_quartiles({"a": [2.0], "b": [3.0]}, "a", "b") == (1.5, 1.5)
+
+
+def test_alternate_counts_each_contenders_page_faults_per_call(monkeypatch):
+    """A contender that maps fresh memory and writes every page faults once a page; one that
+    does nothing, hardly at all."""
+    import mmap
+
+    from benchmarks import timing
+    pytest.importorskip("resource")
+    monkeypatch.setattr(timing, "PAUSE_SECONDS", 0.0)
+    pages = 1024
+
+    def fresh_pages() -> None:
+        with mmap.mmap(-1, pages * mmap.PAGESIZE) as memory:
+            memory.write(b"x" * (pages * mmap.PAGESIZE))
+
+    faults: dict[str, float] = {}
+    seconds = timing.alternate({"fresh": fresh_pages, "idle": lambda: None}, rounds=2, repeat=3,
+                               faults=faults)
+    assert {name: len(s) for name, s in seconds.items()} == {"fresh": 2, "idle": 2}
+    assert pages <= faults["fresh"] < 2 * pages
+    assert faults["idle"] < pages / 10
