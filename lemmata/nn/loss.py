@@ -168,6 +168,15 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
                             input, "l1_loss")
 
 
+def _inside(d: Tensor, z: Tensor, threshold: float) -> tuple[np.ndarray, Tensor]:
+    """Where |d| < threshold (the quadratic piece of huber_loss and smooth_l1_loss), and d
+    there, 0 elsewhere.  The quadratic piece is computed from the latter: where's backward
+    sends it a zero gradient outside, and 0 times the slope d of an infinite residual would be
+    NaN; so an infinite residual gets the linear piece's slope ±threshold, as in PyTorch."""
+    quadratic = real(z._data) < threshold
+    return quadratic, ops.where(quadratic, d, 0.0)
+
+
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """Huber loss with threshold δ > 0, z = |xᵢ − yᵢ|:
@@ -183,7 +192,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = _difference(input, target, "huber_loss")
     z = ops.abs(d)
-    losses = ops.where(real(z._data) < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+    quadratic, d_inside = _inside(d, z, delta)
+    losses = ops.where(quadratic, d_inside * d_inside * 0.5, (z - 0.5 * delta) * delta)
     return _weighted_reduce(losses, _tensor(weight, "weight", "huber_loss", True), reduction,
                             input, "huber_loss", normalise=False)
 
@@ -205,7 +215,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     z = ops.abs(d)
     if beta == 0:
         return _reduce(z, reduction)
-    losses = ops.where(real(z._data) < beta, d * d * 0.5 / beta, z - 0.5 * beta)
+    quadratic, d_inside = _inside(d, z, beta)
+    losses = ops.where(quadratic, d_inside * d_inside * 0.5 / beta, z - 0.5 * beta)
     return _reduce(losses, reduction)
 
 

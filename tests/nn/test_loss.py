@@ -537,3 +537,27 @@ def test_cross_entropy_hessian_matches_torch():
     got = lemmata.func.hessian(ours, lemmata.tensor(x)).numpy()
     expected = torch.autograd.functional.hessian(theirs, torch.tensor(x)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["huber_loss", "smooth_l1_loss"])
+def test_huber_and_smooth_l1_at_infinite_and_nan_residuals_match_torch(name):
+    """An infinite residual gets the linear piece's slope (±δ for huber, ±1 for smooth L1): the
+    quadratic piece must not make 0·inf = NaN in the backward pass.  A NaN residual gives NaN."""
+    values = [np.inf, -np.inf, np.nan, 0.5, 3.0, -3.0]
+    target = [0.0, 1.0, 0.0, 0.0, np.inf, 0.0]
+    ours = [lemmata.tensor(np.asarray(v, dtype="float64"), requires_grad=True)
+            for v in (values, target)]
+    theirs = [torch.tensor(np.asarray(v, dtype="float64"), requires_grad=True)
+              for v in (values, target)]
+    getattr(F, name)(*ours, reduction="sum").backward()
+    getattr(TF, name)(*theirs, reduction="sum").backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+    slope = 0.7 if name == "huber_loss" else 1.0
+    extra = {"delta": 0.7} if name == "huber_loss" else {}
+    x = lemmata.tensor([np.inf, -np.inf], dtype=lemmata.float64, requires_grad=True)
+    loss = getattr(F, name)(x, lemmata.zeros(2, dtype=lemmata.float64), reduction="none",
+                            **extra)
+    loss.sum().backward()
+    assert loss.tolist() == [np.inf, np.inf]
+    assert x.grad.tolist() == [slope, -slope]
