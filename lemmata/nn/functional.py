@@ -52,11 +52,6 @@ def _tensor(x: Any, fn: str, name: str = "input") -> Tensor:
     return x
 
 
-def _positive_mask(x: Tensor) -> np.ndarray:
-    """Re x > 0: piecewise functions branch on the real part (holomorphic extension)."""
-    return np.real(x._data) > 0
-
-
 # ------------------------------------------------------------------------------ linear
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b, over the last dim of x (W has shape (out_features, in_features))."""
@@ -305,7 +300,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, α(eˣ − 1) otherwise (eˣ evaluated only where it is used, so no overflow)."""
     _tensor(input, "elu")
-    positive = _positive_mask(input)
+    positive = ~(np.real(input._data) <= 0)       # NaN takes the x branch, as in PyTorch
     negative_part = ops.expm1(ops.where(positive, 0.0, input)) * alpha
     return ops.where(positive, input, negative_part)
 

@@ -405,7 +405,8 @@ class ReLU(Function):
 
     It saves its output, not a mask: Re y > 0 exactly where Re x > 0, and the next layer keeps
     y alive anyway, so the forward is one pass and the mask costs no memory.
-    Backward: PositivePart of g where y is positive."""
+    Backward: PositivePart of g where y is positive, or NaN (a NaN x passes its gradient, as
+    PyTorch's rule "0 where y ≤ 0")."""
 
     @staticmethod
     def forward(ctx, x):
@@ -430,8 +431,9 @@ class ReLU(Function):
 
 
 class PositivePart(Function):
-    """g where Re y > 0, else 0, for a constant array y of g's shape (ReLU's backward, y its
-    output).  Linear in g and its own adjoint, so its backward is the same op.
+    """g where Re y ≠ 0, else 0, for ReLU's output y (Re y ≥ 0 or NaN) of g's shape: 0 exactly
+    where Re y ≤ 0, PyTorch's rule, NaN included.  Linear in g and its own adjoint, so its
+    backward is the same op.
 
     Per batch chunk, the 0/1 mask is made in a cache-sized scratch buffer and used at once, so
     no full-size mask is ever allocated."""
@@ -440,11 +442,11 @@ class PositivePart(Function):
     def forward(ctx, g, *, where):
         ctx.where = where
         if g.ndim == 0 or g.shape != where.shape:
-            return g * (real(where) > 0)
+            return g * (real(where) != 0)
         out = workspace.empty_like(g)
         for rows in workspace.batch_chunks(len(g), where.nbytes // max(len(where), 1)):
-            mask = np.greater(real(where[rows]), 0,
-                              out=workspace.scratch_like("relu-mask", where[rows], bool))
+            mask = np.not_equal(real(where[rows]), 0,
+                                out=workspace.scratch_like("relu-mask", where[rows], bool))
             np.multiply(g[rows], mask, out=out[rows])
         return out
 
@@ -511,21 +513,33 @@ class Softplus(Function):
 class Clamp(Function):
     """min(max(x, lo), hi) (by real part);  ∂/∂x = 1 where lo ≤ x ≤ hi (bounds included, as
     PyTorch), else 0.  A tensor bound gets the gradient where it is the value taken: lo where
-    x < lo < hi, hi where x > hi or hi < lo (so that lo > hi gives hi everywhere, as PyTorch)."""
+    x < lo < hi, hi where x > hi or hi < lo (so that lo > hi gives hi everywhere, as PyTorch).
+
+    NaN propagates, as in PyTorch and np.clip: a NaN x, or a NaN bound, gives NaN (the
+    comparisons are written so that NaN fails them all), and x's NaN sends no gradient to
+    either bound."""
 
     @staticmethod
     def forward(ctx, x, lo, hi):
         rx = real(x)
         rlo = None if lo is None else real(np.asarray(lo, like=x))
         rhi = None if hi is None else real(np.asarray(hi, like=x))
-        above_lo = np.ones(x.shape, bool, like=x) if lo is None else rx >= rlo
-        below_hi = np.ones(x.shape, bool, like=x) if hi is None else rx <= rhi
-        takes_lo = ~above_lo if hi is None or lo is None else ~above_lo & (rlo < rhi)
-        takes_hi = ~below_hi if hi is None or lo is None else ~below_hi | (rhi < rlo)
-        ctx.save_for_backward(above_lo & below_hi, takes_lo, takes_hi)
-        out = x if lo is None else np.where(above_lo, x, lo)
+        below_lo = None if lo is None else rx < rlo
+        above_hi = None if hi is None else rx > rhi
+        if lo is None:
+            inside, takes_lo, takes_hi = rx <= rhi, np.zeros(x.shape, bool, like=x), above_hi
+        elif hi is None:
+            inside, takes_lo, takes_hi = rx >= rlo, below_lo, np.zeros(x.shape, bool, like=x)
+        else:
+            inside = (rx >= rlo) & (rx <= rhi)
+            takes_lo, takes_hi = below_lo & (rlo < rhi), above_hi | (rhi < rlo)
+        ctx.save_for_backward(inside, takes_lo, takes_hi)
+        out = x if lo is None else np.where(below_lo, lo, x)
         if hi is not None:
-            out = np.where(real(out) <= rhi, out, hi)
+            out = np.where(real(out) > rhi, hi, out)
+        for bound, r in ((lo, rlo), (hi, rhi)):
+            if r is not None and np.isnan(r).any():
+                out = np.where(np.isnan(r), bound, out)
         return np.asarray(out, dtype=x.dtype, like=x)
 
     @staticmethod

@@ -216,6 +216,44 @@ def test_clamp_with_min_above_max_gives_max_as_torch():
     _grads_at(lemmata.clamp, torch.clamp, [-2.0, 0.0, 2.0], [1.0, 1.0, 1.0], [0.5, 0.5, 0.5])
 
 
+NONFINITE_AND_SIGNED_ZEROS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0]
+
+# piecewise ops at NaN, ±inf and ±0: PyTorch's values and its rules for which branch a NaN takes
+# (its "x ≤ 0" tests send a NaN to the x branch).  Deliberately different and not listed: abs
+# and l1_loss at NaN (PyTorch's slope 0 there, lemmata's NaN), binary_cross_entropy_with_logits
+# at x = −inf (PyTorch NaN, lemmata the loss's limit +inf).
+AT_NONFINITE = {
+    "relu": (lemmata.relu, torch.relu),
+    "relu6": (lemmata.nn.functional.relu6, TF.relu6),
+    "leaky_relu": (lemmata.leaky_relu, TF.leaky_relu),
+    "hardtanh": (lemmata.nn.functional.hardtanh, TF.hardtanh),
+    "elu": (lemmata.nn.functional.elu, TF.elu),
+    "selu": (lemmata.nn.functional.selu, TF.selu),
+    "clamp": (lambda x: x.clamp(-0.5, 0.5), lambda x: x.clamp(-0.5, 0.5)),
+    "clamp_min": (lambda x: x.clamp(min=0.0), lambda x: x.clamp(min=0.0)),
+    "clamp_max": (lambda x: x.clamp(max=0.0), lambda x: x.clamp(max=0.0)),
+    "sigmoid": (lemmata.sigmoid, torch.sigmoid),
+    "tanh": (lemmata.tanh, torch.tanh),
+    "softplus": (lemmata.softplus, TF.softplus),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AT_NONFINITE))
+def test_piecewise_ops_at_nan_inf_and_signed_zeros_match_torch(name):
+    _grads_at(*AT_NONFINITE[name], NONFINITE_AND_SIGNED_ZEROS, rtol=1e-15)
+
+
+def test_clamp_propagates_nan_from_the_input_and_from_a_bound_as_torch():
+    # PyTorch and np.clip keep NaN; a NaN is not below any bound, so it must not take one
+    x = [np.nan, 0.5, 3.0, -3.0]
+    _grads_at(lemmata.clamp, torch.clamp, x, [-1.0] * 4, [1.0] * 4)
+    _grads_at(lemmata.clamp, torch.clamp, x, [2.0] * 4, [1.0] * 4)     # min > max: max, but NaN
+    for bounds in ({"min": np.nan}, {"max": np.nan}, {"min": 0.0, "max": np.nan}):
+        assert np.isnan(lemmata.clamp(lemmata.tensor([0.5, -2.0]), **bounds).numpy()).all()
+    nan_bound = lemmata.clamp(lemmata.tensor([0.5, 0.5]), min=lemmata.tensor([np.nan, 0.0]))
+    np.testing.assert_array_equal(nan_bound.numpy(), [np.nan, 0.5])
+
+
 @pytest.mark.parametrize("op", ["maximum", "minimum"])
 def test_maximum_minimum_ties_split_the_gradient_half_half(op):
     ga, gb = _grads_at(getattr(lemmata, op), getattr(torch, op), [1.0, 2.0, 3.0], [1.0, 5.0, 3.0])
