@@ -815,7 +815,9 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 
 def lerp(start: Tensor, end: Any, weight: Any) -> Tensor:
-    """start + weight·(end − start)."""
+    """start + weight·(end − start), computed as PyTorch does: so for |weight| < 0.5, otherwise
+    as end + (weight − 1)·(end − start), which is exactly end at weight 1 and stays infinite
+    where start is (start + ½·(end − start) would be inf − inf = NaN)."""
     shapes = [tuple(np.shape(v._data if isinstance(v, Tensor) else v))
               for v in (start, end, weight)]
     try:
@@ -823,7 +825,15 @@ def lerp(start: Tensor, end: Any, weight: Any) -> Tensor:
     except ValueError:
         raise RuntimeError(f"lerp: start, end and weight of shapes {shapes[0]}, {shapes[1]} and "
                            f"{shapes[2]} cannot be broadcast together") from None
-    return add(start, mul(sub(end, start), weight))
+    # base + coefficient·diff, the base and coefficient picked per element: not a choice
+    # between two whole formulas, whose unused one would send 0·inf = NaN to the weight
+    if isinstance(weight, Tensor):
+        small = np.abs(weight._data) < 0.5
+        base, coefficient = where(small, start, end), where(small, weight, sub(weight, 1))
+    else:
+        small = np.abs(weight) < 0.5
+        base, coefficient = (start, weight) if small else (end, weight - 1)
+    return add(base, mul(sub(end, start), coefficient))
 
 
 # ------------------------------------------------------------------------------ no gradient

@@ -254,6 +254,20 @@ def test_clamp_propagates_nan_from_the_input_and_from_a_bound_as_torch():
     np.testing.assert_array_equal(nan_bound.numpy(), [np.nan, 0.5])
 
 
+@pytest.mark.parametrize("weight", [0.25, 0.5, 1.0, -0.75])
+def test_lerp_takes_pytorchs_branch_for_its_weight(weight):
+    """From weight ½ on, PyTorch computes end + (weight − 1)·(end − start): exactly end at
+    weight 1, and infinite where start is (start + ½·(end − start) would be inf − inf)."""
+    start, end = [1.0, np.inf, 0.1, -np.inf], [3.0, 1.0, 0.7, 2.0]
+    _grads_at(lambda a, b: a.lerp(b, weight), lambda a, b: a.lerp(b, weight), start, end,
+              rtol=1e-15)
+    _grads_at(lemmata.lerp, torch.lerp, start, end, [weight] * 4, rtol=1e-15)
+    if weight == 1.0:
+        ends = lemmata.tensor([0.7, 1e-3], dtype=lemmata.float64)
+        assert lemmata.lerp(lemmata.tensor([0.1, 5.0], dtype=lemmata.float64), ends,
+                            weight).tolist() == ends.tolist()
+
+
 @pytest.mark.parametrize("op", ["maximum", "minimum"])
 def test_maximum_minimum_ties_split_the_gradient_half_half(op):
     ga, gb = _grads_at(getattr(lemmata, op), getattr(torch, op), [1.0, 2.0, 3.0], [1.0, 5.0, 3.0])
