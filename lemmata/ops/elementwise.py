@@ -9,6 +9,7 @@ derivative of a holomorphic extension and complex-step differentiation is exact 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -825,6 +826,8 @@ def lerp(start: Tensor, end: Any, weight: Any) -> Tensor:
     except ValueError:
         raise RuntimeError(f"lerp: start, end and weight of shapes {shapes[0]}, {shapes[1]} and "
                            f"{shapes[2]} cannot be broadcast together") from None
+    if not isinstance(weight, (Tensor, numbers.Number, np.number)):       # an array, or junk
+        weight = as_tensor_like(weight, check_tensor(start, "lerp"), "lerp")
     # base + coefficient·diff, the base and coefficient picked per element: not a choice
     # between two whole formulas, whose unused one would send 0·inf = NaN to the weight
     if isinstance(weight, Tensor):
