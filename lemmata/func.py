@@ -813,6 +813,26 @@ def hessian(f: Callable, x: Tensor, method: str = "double-backward") -> Tensor:
 # ----------------------------------------------------------------------------------------------
 # functional_call
 # ----------------------------------------------------------------------------------------------
+def _module_arguments(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """functional_call's arguments for the module: PyTorch's ``args`` (a tuple, or one argument)
+    and ``kwargs`` (a dict), by position or by name, or else lemmata's, passed on as they are."""
+    if kwargs and not set(kwargs) <= {"args", "kwargs"}:
+        return args, kwargs
+    torch_like = bool(kwargs) or (len(args) == 1 and isinstance(args[0], tuple)) or (
+        len(args) == 2 and isinstance(args[0], tuple) and isinstance(args[1], Mapping))
+    if not torch_like:
+        return args, kwargs
+    names = ("args", "kwargs")
+    if len(args) > 2 or any(name in kwargs for name in names[:len(args)]):
+        raise TypeError(f"functional_call: the module's arguments are given twice (positional "
+                        f"{len(args)}, by name {sorted(kwargs)})")
+    given = {**dict(zip(names, args)), **kwargs}
+    positional, keywords = given.get("args", ()), given.get("kwargs") or {}
+    if not isinstance(keywords, Mapping):
+        raise TypeError(f"functional_call: kwargs must be a dict, got {type(keywords).__name__}")
+    return positional if isinstance(positional, tuple) else (positional,), dict(keywords)
+
+
 def functional_call(module: Any, parameters_and_buffers: Mapping[str, Tensor] | Sequence[Mapping],
                     *args: Any, **kwargs: Any) -> Any:
     """Run ``module(*args, **kwargs)`` with some parameters and buffers replaced by given Tensors.
@@ -825,14 +845,18 @@ def functional_call(module: Any, parameters_and_buffers: Mapping[str, Tensor] | 
 
         loss = lambda p: F.cross_entropy(functional_call(model, p, x), y)
 
-    Unlike ``torch.func.functional_call`` the module's arguments follow the dict directly
-    (``functional_call(model, params, x)``).  A module that updates a buffer in place (batch norm
-    in train mode) updates the tensor given in the dict.
+    The module's arguments come as in ``torch.func.functional_call``: a tuple of positional
+    arguments (``functional_call(model, params, (x, y))``; a single argument that is not a tuple
+    is the only one) and optionally a dict of keyword arguments after it, or as ``args=`` and
+    ``kwargs=``.  lemmata also takes them directly after the dict, as the module's own call does
+    (``functional_call(model, params, x, y, key=value)``).  A module that updates a buffer in
+    place (batch norm in train mode) updates the tensor given in the dict.
     """
     if not (hasattr(module, "named_parameters") and hasattr(module, "named_buffers")
             and hasattr(module, "modules") and callable(module)):
         raise TypeError(f"functional_call: module must be an nn.Module, got "
                         f"{type(module).__name__}")
+    args, kwargs = _module_arguments(args, kwargs)
     dicts = ([parameters_and_buffers] if isinstance(parameters_and_buffers, Mapping)
              else list(parameters_and_buffers) if isinstance(parameters_and_buffers, (tuple, list))
              else None)

@@ -614,6 +614,46 @@ def test_hvp_through_a_cnn_matches_torch_double_backward(rng, case):
         np.testing.assert_array_equal(p.detach().numpy(), params[name].numpy())
 
 
+def _scaled_product(module_base, linear):
+    class ScaledProduct(module_base):
+        def __init__(self):
+            super().__init__()
+            self.lin = linear(3, 2)
+
+        def forward(self, x, y, scale=1.0):
+            return self.lin(x) * y * scale
+
+    return ScaledProduct().double()
+
+
+def test_functional_call_takes_pytorchs_args_and_kwargs_and_lemmatas_shorthand(rng):
+    """PyTorch's functional_call(module, params, args, kwargs): a tuple of positional arguments
+    (or one argument that is not a tuple) and a dict of keyword arguments, by position or by
+    name; lemmata's shorthand passes the module's arguments directly."""
+    ours, theirs = _scaled_product(nn.Module, nn.Linear), _scaled_product(torch.nn.Module,
+                                                                           torch.nn.Linear)
+    params = {k: rng.standard_normal(tuple(v.shape)) for k, v in ours.named_parameters()}
+    x, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    expected = torch.func.functional_call(theirs, {k: T(v) for k, v in params.items()},
+                                          (T(x), T(y)), {"scale": 2.0}).detach().numpy()
+    p = {k: L(v) for k, v in params.items()}
+    calls = [
+        lambda: func.functional_call(ours, p, (L(x), L(y)), {"scale": 2.0}),
+        lambda: func.functional_call(ours, p, (L(x), L(y)), kwargs={"scale": 2.0}),
+        lambda: func.functional_call(ours, p, args=(L(x), L(y)), kwargs={"scale": 2.0}),
+        lambda: func.functional_call(ours, p, L(x), L(y), scale=2.0),
+    ]
+    for call in calls:
+        np.testing.assert_allclose(call().detach().numpy(), expected, rtol=1e-14)
+    single = func.functional_call(nn.Linear(3, 2).double(), {}, args=L(x))
+    assert tuple(single.shape) == (4, 2)
+    with pytest.raises(TypeError, match=r"functional_call: kwargs must be a dict, got int"):
+        func.functional_call(ours, p, (L(x), L(y)), kwargs=3)
+    with pytest.raises(TypeError, match=r"functional_call: the module's arguments are given "
+                                        r"twice"):
+        func.functional_call(ours, p, (L(x), L(y)), args=(L(x),))
+
+
 def test_functional_call_swaps_and_restores_even_on_errors(rng):
     model = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1)).double()
     originals = {k: p for k, p in model.named_parameters()}
