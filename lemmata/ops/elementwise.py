@@ -517,8 +517,8 @@ class Clamp(Function):
     x < lo < hi, hi where x > hi or hi < lo (so that lo > hi gives hi everywhere, as PyTorch).
 
     NaN propagates, as in PyTorch and np.clip: a NaN x, or a NaN bound, gives NaN (the
-    comparisons are written so that NaN fails them all), and x's NaN sends no gradient to
-    either bound."""
+    comparisons are written so that NaN fails them all).  A NaN x gets no gradient and gives
+    none to a bound, but for hi when lo > hi (hi everywhere, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -816,9 +816,9 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 
 def lerp(start: Tensor, end: Any, weight: Any) -> Tensor:
-    """start + weight·(end − start), computed as PyTorch does: so for |weight| < 0.5, otherwise
-    as end + (weight − 1)·(end − start), which is exactly end at weight 1 and stays infinite
-    where start is (start + ½·(end − start) would be inf − inf = NaN)."""
+    """start + weight·(end − start), computed as PyTorch does: as written for |weight| < 0.5,
+    otherwise as end + (weight − 1)·(end − start), which is exactly end at weight 1 and stays
+    infinite where start is (start + ½·(end − start) would be inf − inf = NaN)."""
     shapes = [tuple(np.shape(v._data if isinstance(v, Tensor) else v))
               for v in (start, end, weight)]
     try:
