@@ -4,6 +4,11 @@
 file: a JSON header and raw little-endian arrays, nothing that can run code when read.  complex128,
 which safetensors has no type for, is stored as float64 pairs (…, 2) — the layout of
 ``torch.view_as_real`` — and listed in the metadata, so lemmata reads it back as complex128.
+Any other plain-data object — a tensor, an optimiser's state dict, nested dicts, lists and tuples
+of tensors, arrays, numbers, strings and None, what ``torch.save`` is given in practice — is
+stored the same way, its arrays as tensors and the rest as JSON in the metadata, and ``load``
+gives it back as it was (tensors that required grad require it again).  Both take a path or an
+open binary file.
 
 ``save_checkpoint(path, model=, optimizer=, scheduler=, epoch=, step=, config=, **extra)`` puts
 every array (parameters, buffers, momentum and moment estimates, anything array-valued in
@@ -40,10 +45,12 @@ __all__ = ["save", "load", "save_checkpoint", "load_checkpoint", "CheckpointErro
 
 FORMAT_KEY = "format"
 STATE_FORMAT = "lemmata.state_dict"
+OBJECT_FORMAT = "lemmata.object"
 CHECKPOINT_FORMAT = "lemmata.checkpoint"
 CHECKPOINT_VERSION = 1
 _COMPLEX_KEY = "lemmata.complex128"
 _STATE_KEY = "lemmata.checkpoint"
+_OBJECT_KEY = "lemmata.object"
 
 
 class CheckpointError(ValueError):
@@ -186,6 +193,11 @@ def _serialize(arrays: Mapping[str, np.ndarray], metadata: dict[str, str], owner
 
 
 def _read_file(path: str | os.PathLike, owner: str) -> bytes:
+    if hasattr(path, "read"):                                         # an open binary file
+        data = path.read()
+        if not isinstance(data, bytes):
+            raise TypeError(f"{owner}: the file must be opened in binary mode ('rb')")
+        return data
     name = os.fspath(path)
     try:
         with open(name, "rb") as handle:
@@ -265,36 +277,62 @@ def _ordered(arrays: dict[str, np.ndarray], keys: list[str] | None) -> "OrderedD
 
 
 # ----------------------------------------------------------------------------------------------
-# state dicts
+# state dicts and other plain data
 # ----------------------------------------------------------------------------------------------
-def save(state_dict: Mapping[str, Any], path: str | os.PathLike,
+def _is_state_dict(obj: Any) -> bool:
+    """A flat dict of string names to tensors or arrays: stored as plain safetensors, which any
+    safetensors reader can open."""
+    return isinstance(obj, Mapping) and all(
+        isinstance(k, str) and isinstance(v, (Tensor, np.ndarray)) for k, v in obj.items())
+
+
+def save(obj: Any, path: str | os.PathLike | Any,
          metadata: Mapping[str, str] | None = None) -> None:
-    """Write a flat ``{name: Tensor or array}`` dict to ``path`` as safetensors, atomically.
+    """Write ``obj`` to ``path`` (a file name, written atomically, or an open binary file) as
+    safetensors: a flat ``{name: Tensor or array}`` dict as it is, any other plain-data object
+    (see the module docstring) with its structure in the metadata.
 
     ``metadata`` (str → str) is stored in the file's header.
     """
-    if not isinstance(state_dict, Mapping):
-        raise TypeError(f"save: expected a dict of tensors, got {type(state_dict).__name__} (for "
-                        f"a module, save model.state_dict())")
-    arrays = {}
-    for key, value in state_dict.items():
-        if not isinstance(key, str):
-            raise TypeError(f"save: keys must be strings, got {key!r}")
-        arrays[key] = _array(value, key, "save")
-    meta = {FORMAT_KEY: STATE_FORMAT, "lemmata.keys": json.dumps(list(arrays))}
+    if hasattr(obj, "state_dict") and hasattr(obj, "parameters"):
+        raise TypeError(f"save: a {type(obj).__name__} is saved by its state: "
+                        f"save(model.state_dict(), path) (lemmata writes no pickles)")
+    arrays: dict[str, np.ndarray] = {}
+    if _is_state_dict(obj):
+        for key, value in obj.items():
+            arrays[key] = _array(value, key, "save")
+        meta = {FORMAT_KEY: STATE_FORMAT, "lemmata.keys": json.dumps(list(arrays))}
+    else:
+        image = _encode(obj, "object", arrays, "save")
+        meta = {FORMAT_KEY: OBJECT_FORMAT, _OBJECT_KEY: json.dumps(image, allow_nan=False)}
     for k, v in (metadata or {}).items():
         if not isinstance(k, str) or not isinstance(v, str):
             raise TypeError(f"save: metadata must map strings to strings, got {k!r}: {v!r}")
         meta[k] = v
-    atomic_write_bytes(path, _serialize(arrays, meta, "save"))
+    data = _serialize(arrays, meta, "save")
+    if hasattr(path, "write"):
+        path.write(data)
+    else:
+        atomic_write_bytes(path, data)
 
 
-def load(path: str | os.PathLike, map_location: Any = None) -> "OrderedDict[str, Tensor]":
-    """Read a safetensors file into ``{name: Tensor}`` (in the order they were saved when the
-    file was written by lemmata), on the device ``map_location`` (the CPU by default)."""
+def load(path: str | os.PathLike | Any, map_location: Any = None,
+         weights_only: bool | None = None) -> Any:
+    """Read what :func:`save` wrote (a file name or an open binary file), with its tensors on
+    the device ``map_location`` (the CPU by default): a state dict as ``{name: Tensor}`` in the
+    order it was saved (any safetensors file reads this way), other objects as they were.
+
+    ``weights_only`` is accepted for PyTorch's sake and changes nothing: a lemmata file holds
+    only data, never code to run."""
     device = backend.resolve("cpu" if map_location is None else map_location, "load")
-    name = os.fspath(path)
-    arrays, metadata = _parse(_read_file(name, "load"), name)
+    name = getattr(path, "name", "<file>") if hasattr(path, "read") else os.fspath(path)
+    arrays, metadata = _parse(_read_file(path, "load"), name)
+    if metadata.get(FORMAT_KEY) == OBJECT_FORMAT and _OBJECT_KEY in metadata:
+        try:
+            image = json.loads(metadata[_OBJECT_KEY])
+        except json.JSONDecodeError as error:
+            raise CheckpointError(f"{name}: corrupt object metadata ({error})") from None
+        return _decode(image, {k: backend.to_device(a, device) for k, a in arrays.items()}, name)
     keys = None
     if "lemmata.keys" in metadata:
         try:
@@ -318,12 +356,14 @@ def _store(array: np.ndarray, path: str, arrays: dict[str, np.ndarray]) -> str:
     return name
 
 
-def _encode(value: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
+def _encode(value: Any, path: str, arrays: dict[str, np.ndarray],
+            owner: str = "save_checkpoint") -> Any:
     """A JSON-able image of ``value``; arrays go to ``arrays``, named after their ``path``."""
     if isinstance(value, Tensor):
-        return {"__tensor__": _store(_array(value, path, "save_checkpoint"), path, arrays)}
+        image = {"__tensor__": _store(_array(value, path, owner), path, arrays)}
+        return {**image, "requires_grad": True} if value.requires_grad else image
     if isinstance(value, np.ndarray):
-        return {"__ndarray__": _store(_array(value, path, "save_checkpoint"), path, arrays)}
+        return {"__ndarray__": _store(_array(value, path, owner), path, arrays)}
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -331,21 +371,22 @@ def _encode(value: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else {"__float__": repr(value)}
     if isinstance(value, complex):
-        return {"__complex__": [_encode(value.real, path, arrays),
-                                _encode(value.imag, path, arrays)]}
+        return {"__complex__": [_encode(value.real, path, arrays, owner),
+                                _encode(value.imag, path, arrays, owner)]}
     if isinstance(value, np.generic) and value.dtype.kind in "biufc":
-        return {"__numpy__": value.dtype.str, "value": _encode(value.item(), path, arrays)}
+        return {"__numpy__": value.dtype.str, "value": _encode(value.item(), path, arrays, owner)}
     if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, f"{path}.{i}", arrays) for i, v in enumerate(value)]}
+        return {"__tuple__": [_encode(v, f"{path}.{i}", arrays, owner)
+                              for i, v in enumerate(value)]}
     if isinstance(value, list):
-        return [_encode(v, f"{path}.{i}", arrays) for i, v in enumerate(value)]
+        return [_encode(v, f"{path}.{i}", arrays, owner) for i, v in enumerate(value)]
     if isinstance(value, Mapping):
         if all(isinstance(k, str) and not k.startswith("__") for k in value):
-            return {k: _encode(v, f"{path}.{k}", arrays) for k, v in value.items()}
-        return {"__items__": [[_encode(k, f"{path}.key{i}", arrays),
-                               _encode(v, f"{path}.{k}", arrays)]
+            return {k: _encode(v, f"{path}.{k}", arrays, owner) for k, v in value.items()}
+        return {"__items__": [[_encode(k, f"{path}.key{i}", arrays, owner),
+                               _encode(v, f"{path}.{k}", arrays, owner)]
                               for i, (k, v) in enumerate(value.items())]}
-    raise TypeError(f"save_checkpoint: cannot store '{path}', a {type(value).__name__} (only "
+    raise TypeError(f"{owner}: cannot store '{path}', a {type(value).__name__} (only "
                     f"tensors, arrays, numbers, strings, lists, tuples and dicts)")
 
 
@@ -359,7 +400,10 @@ def _decode(value: Any, arrays: dict[str, np.ndarray], name: str) -> Any:
         if key not in arrays:
             raise CheckpointError(f"{name}: the metadata refers to a tensor '{key}' that the file "
                                   f"does not contain")
-        return Tensor(arrays[key]) if "__tensor__" in value else arrays[key]
+        if "__ndarray__" in value:
+            return arrays[key]
+        tensor = Tensor(arrays[key])
+        return tensor.requires_grad_() if value.get("requires_grad") else tensor
     if "__float__" in value:
         return float(value["__float__"])
     if "__complex__" in value:

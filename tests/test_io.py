@@ -91,15 +91,66 @@ def test_reads_a_file_written_by_torch(tmp_path):
 
 
 def test_save_errors(tmp_path):
-    with pytest.raises(TypeError, match=r"save: expected a dict of tensors.*state_dict\(\)"):
+    with pytest.raises(TypeError, match=r"save: a Sequential is saved by its state: "
+                                        r"save\(model.state_dict\(\), path\)"):
         io.save(_model(), tmp_path / "x.safetensors")
-    with pytest.raises(TypeError, match="value of 'a' is a list"):
-        io.save({"a": [1, 2]}, tmp_path / "x.safetensors")
+    with pytest.raises(TypeError, match=r"save: cannot store 'object.a.1', a function"):
+        io.save({"a": [1, lambda: 0]}, tmp_path / "x.safetensors")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         io.save({"a": lemmata.zeros(1)}, tmp_path / "missing" / "x.safetensors")
     with pytest.raises(RuntimeError, match="load: device: expected one of cpu, cuda.*'mps'"):
         io.load(tmp_path / "x.safetensors", map_location="mps")
     assert _files(tmp_path) == []
+
+
+def test_plain_data_objects_round_trip_as_torch_save_would_give_them(tmp_path):
+    """What torch.save is given in practice: a tensor, an optimiser's state dict (integer keys),
+    a dict of state dicts and numbers; tensors that required grad require it again."""
+    model, opt, sched = _trained(optim.Adam, lr=0.1)
+    weight = lemmata.randn(2, 3, requires_grad=True)
+    bundle = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 4,
+              "loss": float("nan"), "shape": (2, 3), "note": None, "weight": weight,
+              "array": np.arange(3), 7: "seven"}
+    io.save(bundle, tmp_path / "bundle.pt")
+    back = io.load(tmp_path / "bundle.pt", weights_only=True)
+    assert set(back) == set(bundle) and back["epoch"] == 4 and np.isnan(back["loss"])
+    assert back["shape"] == (2, 3) and back["note"] is None and back[7] == "seven"
+    assert back["weight"].requires_grad and np.array_equal(back["weight"].detach().numpy(),
+                                                           weight.detach().numpy())
+    assert isinstance(back["array"], np.ndarray) and back["array"].tolist() == [0, 1, 2]
+    assert list(back["optimizer"]["state"]) == list(opt.state_dict()["state"])
+    # the loaded states continue training exactly as the originals do
+    twin, twin_opt, _ = _trained(optim.Adam, steps=1, lr=0.1)
+    twin.load_state_dict(back["model"])
+    twin_opt.load_state_dict(back["optimizer"])
+    for m, o in ((model, opt), (twin, twin_opt)):
+        with _one_more_step(m, o):
+            pass
+    for a, b in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    single = lemmata.tensor([[np.inf, -0.0]], dtype=lemmata.float64)
+    io.save(single, tmp_path / "single.pt")
+    again = io.load(tmp_path / "single.pt")
+    assert again.dtype == lemmata.float64 and again.tolist() == [[np.inf, -0.0]]
+    assert np.signbit(again.numpy()[0, 1]) and not again.requires_grad
+
+
+def test_save_and_load_take_open_binary_files(tmp_path):
+    import io as pyio
+    buffer = pyio.BytesIO()
+    state = _model().state_dict()
+    io.save(state, buffer)
+    buffer.seek(0)
+    back = io.load(buffer)
+    assert list(back) == list(state)
+    with open(tmp_path / "objects.pt", "wb") as handle:
+        io.save([lemmata.ones(2), {"k": 1}], handle)
+    with open(tmp_path / "objects.pt", "rb") as handle:
+        items = io.load(handle)
+    assert items[0].tolist() == [1.0, 1.0] and items[1] == {"k": 1}
+    with open(tmp_path / "objects.pt", "r", encoding="latin-1") as handle:
+        with pytest.raises(TypeError, match=r"load: the file must be opened in binary mode"):
+            io.load(handle)
 
 
 # ----------------------------------------------------------------------------------------------
