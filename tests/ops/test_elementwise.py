@@ -221,7 +221,9 @@ NONFINITE_AND_SIGNED_ZEROS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0]
 # piecewise ops at NaN, ±inf and ±0: PyTorch's values and its rules for which branch a NaN takes
 # (its "x ≤ 0" tests send a NaN to the x branch).  Deliberately different and not listed: abs
 # and l1_loss at NaN (PyTorch's slope 0 there, lemmata's NaN), binary_cross_entropy_with_logits
-# at x = −inf (PyTorch NaN, lemmata the loss's limit +inf).
+# at x = −inf (PyTorch NaN, lemmata the loss's limit +inf), binary_cross_entropy's slope at
+# p = 0 or 1 (lemmata differentiates the clamped logs of its forward pass; PyTorch divides by
+# max(p(1 − p), 1e-12)).
 AT_NONFINITE = {
     "relu": (lemmata.relu, torch.relu),
     "relu6": (lemmata.nn.functional.relu6, TF.relu6),
