@@ -228,6 +228,22 @@ def test_optimizers_update_device_parameters_as_on_the_cpu(make, device):
         np.testing.assert_allclose(b, a, rtol=1e-12)
 
 
+def test_gradient_clipping_on_the_device_matches_the_cpu(device):
+    results = []
+    for where in ("cpu", device):
+        lemmata.manual_seed(3)
+        model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 2)).double().to(where)
+        F.mse_loss(model(lemmata.tensor(_draw((8, 4), 1), device=where)),
+                   lemmata.tensor(_draw((8, 2), 2), device=where)).backward()
+        total = nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        nn.utils.clip_grad_value_(model.parameters(), 0.02)
+        assert total.device == where
+        results.append((_host(total), [_host(p.grad) for p in model.parameters()]))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(b, a, rtol=1e-12)
+
+
 def test_factories_and_moves(device):
     x = lemmata.arange(6, dtype=lemmata.float32, device=device).reshape(2, 3)
     assert x.device == device and x.is_cuda and str(x.device) == "cuda:0"
@@ -312,6 +328,11 @@ def test_checkpoints_of_device_models_load_back_onto_a_device(device, tmp_path):
     state = lemmata.load(tmp_path / "s.safetensors", map_location=device)
     assert all(t.device == device for t in state.values())
     assert all(t.device == "cpu" for t in lemmata.load(tmp_path / "s.safetensors").values())
+    lemmata.save({"optimizer": optimizer.state_dict(), "epoch": 1}, tmp_path / "o.safetensors")
+    bundle = lemmata.load(tmp_path / "o.safetensors", map_location=device)
+    assert bundle["epoch"] == 1 and all(
+        v.device == device for s in bundle["optimizer"]["state"].values()
+        for k, v in s.items() if isinstance(v, lemmata.Tensor) and v.ndim)
     fresh = nn.Linear(3, 2).to(device)
     fresh_optimizer = lemmata.optim.Adam(fresh.parameters())
     lemmata.io.load_checkpoint(tmp_path / "c.safetensors", fresh, fresh_optimizer)

@@ -3,7 +3,7 @@
 Modules own Parameters and buffers (:mod:`.module`), layers call :mod:`.functional` (imported as
 ``F``), which calls the ops; :mod:`.init` holds the initialisers and :mod:`.loss` the losses.
 """
-from . import functional, init
+from . import functional, init, utils
 from .activation import (
     ELU, GELU, SELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, ReLU, ReLU6, Sigmoid,
     SiLU, Softmax, Softmin, Softplus, Softsign, Tanh,
@@ -25,7 +25,7 @@ from .pool import (
 )
 
 __all__ = [
-    "Module", "Parameter", "Buffer", "functional", "init",
+    "Module", "Parameter", "Buffer", "functional", "init", "utils",
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "Flatten", "Unflatten",
     "Identity", "Linear", "Bilinear",
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
