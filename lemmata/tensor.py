@@ -412,7 +412,10 @@ class Tensor:
         return self._inplace("addcdiv_", lambda t: ops.add(t, ops.div(tensor1, tensor2), alpha=value))
 
     def lerp_(self, end: Any, weight: Any) -> "Tensor":
-        return self._inplace("lerp_", lambda t: ops.add(t, ops.mul(ops.sub(end, t), weight)))
+        return self._inplace("lerp_", lambda t: ops.lerp(t, end, weight))
+
+    def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
+        return self._inplace("masked_fill_", lambda t: ops.masked_fill(t, mask, value))
 
     def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> "Tensor":
         from .random import generator
@@ -647,6 +650,58 @@ class Tensor:
 
     def lerp(self, end: Any, weight: Any) -> "Tensor":
         return ops.lerp(self, end, weight)
+
+    def masked_fill(self, mask: Any, value: Any) -> "Tensor":
+        return ops.masked_fill(self, mask, value)
+
+    def tril(self, diagonal: builtins.int = 0) -> "Tensor":
+        return ops.tril(self, diagonal)
+
+    def triu(self, diagonal: builtins.int = 0) -> "Tensor":
+        return ops.triu(self, diagonal)
+
+    def cumsum(self, dim: Any, dtype: Any = None) -> "Tensor":
+        return ops.cumsum(self, dim, dtype)
+
+    # ------------------------------------------------------------------ new tensors like this one
+    def _new_kwargs(self, dtype: Any, device: Any) -> dict:
+        return {"dtype": self.dtype if dtype is None else dtype,
+                "device": self.device if device is None else device}
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: builtins.bool = False) -> "Tensor":
+        """Zeros of ``size`` with this tensor's dtype and device (unless given)."""
+        from . import factories
+        return factories.zeros(*size, requires_grad=requires_grad,
+                               **self._new_kwargs(dtype, device))
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: builtins.bool = False) -> "Tensor":
+        from . import factories
+        return factories.ones(*size, requires_grad=requires_grad,
+                              **self._new_kwargs(dtype, device))
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: builtins.bool = False) -> "Tensor":
+        from . import factories
+        return factories.empty(*size, requires_grad=requires_grad,
+                               **self._new_kwargs(dtype, device))
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: builtins.bool = False) -> "Tensor":
+        from . import factories
+        return factories.full(size, fill_value, requires_grad=requires_grad,
+                              **self._new_kwargs(dtype, device))
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
+                   requires_grad: builtins.bool = False) -> "Tensor":
+        """A copy of ``data`` with this tensor's dtype and device (unless given)."""
+        from . import factories
+        return factories.tensor(data, requires_grad=requires_grad,
+                                **self._new_kwargs(dtype, device))
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
 
     def sign(self) -> "Tensor":
         return ops.sign(self)

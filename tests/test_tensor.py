@@ -306,3 +306,21 @@ def test_uniform_and_normal_fill_in_place():
     x = lemmata.zeros(1000)
     assert x.uniform_(2.0, 3.0) is x and 2.0 <= x.numpy().min() and x.numpy().max() < 3.0
     assert abs(float(x.normal_(5.0, 0.1).mean()) - 5.0) < 0.02
+
+
+def test_new_factories_and_type_as_take_the_tensors_dtype_as_torch():
+    for ours, theirs in ((lemmata.tensor([1.0, 2.0], dtype=lemmata.float64),
+                          torch.tensor([1.0, 2.0], dtype=torch.float64)),
+                         (lemmata.tensor([1, 2]), torch.tensor([1, 2]))):
+        made = [(ours.new_zeros(2, 3), theirs.new_zeros(2, 3)),
+                (ours.new_ones((2,)), theirs.new_ones((2,))),
+                (ours.new_empty(3).zero_(), theirs.new_empty(3).zero_()),
+                (ours.new_full((2, 2), 7), theirs.new_full((2, 2), 7)),
+                (ours.new_tensor([3, 4]), theirs.new_tensor([3, 4])),
+                (ours.new_zeros(2, dtype=lemmata.float32),
+                 theirs.new_zeros(2, dtype=torch.float32)),
+                (lemmata.tensor([1.5]).type_as(ours), torch.tensor([1.5]).type_as(theirs))]
+        for a, b in made:
+            assert str(a.dtype) == str(b.dtype).replace("torch.", "")
+            assert a.tolist() == b.tolist() and not a.requires_grad
+    assert lemmata.zeros(1).new_ones(2, requires_grad=True).requires_grad

@@ -7,9 +7,9 @@ from .arguments import normalize_dim, normalize_dims
 from .elementwise import (
     abs, add, ceil, clamp, clip, cos, div, divide, eq, erf, erfc, exp, expm1, floor,
     floor_divide, ge, gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log, log1p, logical_and,
-    logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow, reciprocal,
-    relu, remainder, round, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, sub, tanh,
-    true_divide, where,
+    logical_not, logical_or, logical_xor, lt, masked_fill, maximum, minimum, mul, ne, neg, pow,
+    reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, sub,
+    tanh, tril, triu, true_divide, where,
 )
 from .linalg import bmm, dot, matmul, mm, mv, outer
 from .conv import (
@@ -21,8 +21,8 @@ from .pool import (
     max_pool2d, max_pool3d,
 )
 from .reduce import (
-    amax, amin, argmax, argmin, logsumexp, log_softmax, max, mean, min, norm, prod, softmax, std,
-    sum, var,
+    amax, amin, argmax, argmin, cumsum, logsumexp, log_softmax, max, mean, min, norm, prod,
+    softmax, std, sum, var,
 )
 from .shape import (
     assign_index, broadcast_to, cast, cat, chunk, clone, concat, concatenate, expand, expand_as,

@@ -803,6 +803,56 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return Where.apply(cond, a, b)
 
 
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """x with ``value`` where the bool ``mask`` (broadcast to x's shape) holds, in x's dtype, as
+    torch.masked_fill; the gradient goes to x where the mask does not hold, and to a tensor
+    ``value`` (0-d) summed over where it does."""
+    check_tensor(x, "masked_fill")
+    mask_data = mask._data if isinstance(mask, Tensor) else backend.asarray(mask)
+    if mask_data.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask_data.dtype}")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(f"masked_fill: value must be a number or a 0-d tensor, got a tensor "
+                           f"of shape {tuple(value.shape)}")
+    if not isinstance(value, Tensor) and not isinstance(value, (numbers.Number, np.number)):
+        raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got "
+                        f"{type(value).__name__}")
+    try:
+        if broadcast_shape(mask_data.shape, x.shape) != tuple(x.shape):
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"masked_fill: mask of shape {mask_data.shape} does not broadcast to "
+                           f"the input's shape {tuple(x.shape)}") from None
+    out = where(mask_data if not isinstance(mask, Tensor) else mask, value, x)
+    return out if out.dtype == x.dtype else out.to(x.dtype)
+
+
+def _triangle(x: Tensor, diagonal: int, op: str, lower: bool) -> Tensor:
+    check_tensor(x, op)
+    if x.ndim < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape "
+                           f"{tuple(x.shape)}")
+    if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
+        raise TypeError(f"{op}: diagonal must be an integer, got {type(diagonal).__name__}")
+    rows, columns = x.shape[-2:]
+    keep = (np.tri(rows, columns, int(diagonal), dtype=bool) if lower
+            else ~np.tri(rows, columns, int(diagonal) - 1, dtype=bool))
+    # a selection, not a product with a 0/1 mask: NaN and inf outside the triangle become 0
+    return where(backend.like(keep, x._data), x, 0)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (entries (i, j) with j − i ≤ diagonal), zeros
+    elsewhere; the gradient is masked the same way."""
+    return _triangle(x, diagonal, "tril", lower=True)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (entries (i, j) with j − i ≥ diagonal), zeros
+    elsewhere; the gradient is masked the same way."""
+    return _triangle(x, diagonal, "triu", lower=False)
+
+
 def maximum(a: Any, b: Any) -> Tensor:
     return Maximum.apply(*operands(a, b, "maximum"))
 

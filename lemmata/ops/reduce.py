@@ -561,3 +561,36 @@ def prod(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     if x.dtype.kind in "biu":
         x = x.to(dtypes.int64)
     return Prod.apply(x, normalize_dim(dim, x.ndim, "prod"), keepdim)
+
+
+# ------------------------------------------------------------------------------ scans
+
+
+class CumSum(Function):
+    """yᵢ = Σ_{j ≤ i} xⱼ along ``dim``;  ∂xⱼ = Σ_{i ≥ j} gᵢ, the running sum of g taken from the
+    other end (flip, cumsum, flip), itself written with ops, so differentiable again."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .shape import flip
+        return flip(CumSum.apply(flip(g, ctx.dim), ctx.dim), ctx.dim), None
+
+
+def cumsum(x: Tensor, dim: Any, dtype: Any = None) -> Tensor:
+    """Running sums along ``dim``, as torch.cumsum: integer and bool inputs sum in int64 (or in
+    ``dtype`` when given); a 0-d tensor is its own running sum."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"cumsum: expected a Tensor, got {type(x).__name__}")
+    dim = normalize_dim(dim, builtins.max(x.ndim, 1), "cumsum")
+    if dtype is not None:
+        x = x.to(dtypes.as_dtype(dtype, "cumsum"))
+    elif x.dtype.kind in "biu":
+        x = x.to(np.dtype(np.int64))
+    if x.ndim == 0:
+        return CumSum.apply(x.reshape(1), 0).reshape(())
+    return CumSum.apply(x, dim)

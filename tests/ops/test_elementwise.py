@@ -450,3 +450,62 @@ def test_integer_tensor_to_a_negative_integer_scalar_power_raises_as_torch():
         torch.tensor([2, 3]) ** -1
     with pytest.raises(RuntimeError, match=r"pow: integers to negative integer powers.*\(2,\)"):
         lemmata.tensor([2, 3]) ** -1
+
+
+# ------------------------------------------------------------------------------ masks
+
+
+@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=3),
+       seed=st.integers(0, 2 ** 32 - 1), mask_rank=st.integers(0, 3))
+def test_masked_fill(shape, seed, mask_rank):
+    rng = np.random.default_rng(seed)
+    mask_shape = tuple(shape[len(shape) - min(mask_rank, len(shape)):])
+    mask = rng.random(mask_shape) < 0.5
+    x = values(shape, "any", seed)
+    check_gradients(lambda t: t.masked_fill(lemmata.tensor(mask), -2.5), [x])
+    for dtype in ("float64", "float32"):
+        check_torch_parity(lambda t: t.masked_fill(lemmata.tensor(mask), -2.5),
+                           lambda t: t.masked_fill(torch.tensor(mask), -2.5), [x], dtype)
+    # a 0-d tensor value gets the gradient summed over the masked entries
+    check_torch_parity(lambda t, v: lemmata.masked_fill(t, lemmata.tensor(mask), v),
+                       lambda t, v: torch.masked_fill(t, torch.tensor(mask), v),
+                       [x, values((), "any", seed + 1)], "float64")
+
+
+def test_masked_fill_in_place_dtypes_and_errors_as_torch():
+    ours, theirs = lemmata.tensor([1, 2, 3]), torch.tensor([1, 2, 3])
+    assert ours.masked_fill(ours > 1, 2.7).tolist() == theirs.masked_fill(theirs > 1, 2.7).tolist()
+    x = lemmata.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1.0
+    y.masked_fill_(lemmata.tensor([True, False, True]), 0.0)
+    (y * y).sum().backward()
+    assert x.grad.tolist() == [0.0, 4.0, 0.0]
+    with pytest.raises(RuntimeError, match=r"masked_fill: mask of shape \(3,\) does not "
+                                           r"broadcast to the input's shape \(2, 2\)"):
+        lemmata.zeros(2, 2).masked_fill(lemmata.tensor([True, False, True]), 1.0)
+    with pytest.raises(TypeError, match=r"masked_fill: mask must be a bool tensor, got int64"):
+        lemmata.zeros(2).masked_fill(lemmata.tensor([1, 0]), 1.0)
+    with pytest.raises(RuntimeError, match=r"masked_fill: value must be a number or a 0-d "
+                                           r"tensor, got a tensor of shape \(2,\)"):
+        lemmata.zeros(2).masked_fill(lemmata.tensor([True, False]), lemmata.ones(2))
+
+
+@pytest.mark.parametrize("op", ["tril", "triu"])
+@given(shape=array_shapes(min_dims=2, max_dims=4, min_side=0, max_side=4),
+       seed=st.integers(0, 2 ** 32 - 1), diagonal=st.integers(-4, 4))
+def test_tril_triu(op, shape, seed, diagonal):
+    x = values(shape, "any", seed)
+    check_gradients(lambda t: getattr(t, op)(diagonal), [x])
+    for dtype in ("float64", "float32"):
+        check_torch_parity(lambda t: getattr(lemmata, op)(t, diagonal),
+                           lambda t: getattr(torch, op)(t, diagonal), [x], dtype)
+
+
+def test_tril_triu_zero_nan_and_inf_outside_and_refuse_vectors():
+    x = [[np.nan, np.inf], [1.0, -np.inf]]
+    for op in ("tril", "triu"):
+        np.testing.assert_array_equal(getattr(lemmata, op)(lemmata.tensor(x)).numpy(),
+                                      getattr(torch, op)(torch.tensor(x)).numpy())
+        with pytest.raises(RuntimeError, match=rf"{op}: input tensor must have at least 2 "
+                                               rf"dimensions, got shape \(3,\)"):
+            getattr(lemmata, op)(lemmata.zeros(3))

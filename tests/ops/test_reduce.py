@@ -434,3 +434,37 @@ def test_sums_that_keep_a_few_innermost_entries_fold_their_rows(dtype, keepdim, 
         tolerance = 1e-5 if dtype == "float32" else 1e-12
         np.testing.assert_allclose(folded, expected, rtol=tolerance, atol=tolerance)
         np.testing.assert_allclose(plain, expected, rtol=tolerance, atol=tolerance)
+
+
+# ------------------------------------------------------------------------------ scans
+
+
+@given(case=reduction_case(min_side=0, dim_kind="int"), seed=seeds)
+def test_cumsum(case, seed):
+    shape, dim, _ = case
+    x = values(shape, "any", seed)
+    check_gradients(lambda t: lemmata.cumsum(t, dim), [x])
+    for dtype in ("float64", "float32"):
+        check_torch_parity(lambda t: t.cumsum(dim), lambda t: t.cumsum(dim), [x], dtype)
+
+
+def test_cumsum_second_and_third_derivatives_match_torch():
+    x = values((3, 4), "any", 7)
+    check_higher_derivatives(lambda t: lemmata.cumsum(t * t, 1), lambda t: torch.cumsum(t * t, 1),
+                             [x])
+
+
+def test_cumsum_dtypes_and_errors_as_torch():
+    for data, dtype in (([True, True, False], None), ([1, 2, 3], None), ([1, 2], "float32"),
+                        ([1.5, 2.5], "float64")):
+        ours = lemmata.cumsum(lemmata.tensor(data), 0,
+                              dtype=None if dtype is None else getattr(lemmata, dtype))
+        theirs = torch.cumsum(torch.tensor(data), 0,
+                              dtype=None if dtype is None else getattr(torch, dtype))
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        assert ours.tolist() == theirs.tolist()
+    assert lemmata.cumsum(lemmata.tensor(2.5), -1).item() == 2.5
+    with pytest.raises(IndexError, match=r"cumsum: dim 2 is out of range"):
+        lemmata.cumsum(lemmata.zeros(2, 2), 2)
+    with pytest.raises(TypeError, match=r"cumsum: expected a Tensor, got list"):
+        lemmata.cumsum([1, 2], 0)
