@@ -95,6 +95,9 @@ OPS = {
     "expand": (lambda a: (a[:1].expand(3, 4) * a, a.repeat(2, 1), F.pad(a, (1, 2)),
                           a.narrow(1, 1, 2)), [X]),
     "index_put": (lambda a, b: _index_put(a, b), [X, (4,)]),
+    "masks_and_scans": (lambda a, v: (a.masked_fill(a > 0, 1.5), lemmata.masked_fill(a, a < 0, v),
+                                      a.tril(), a.triu(1), a.cumsum(1), a.lerp(a * 2, 0.75)),
+                        [X, ()]),
     # products
     "matmul": (lambda a, b: (a @ b, a @ b[:, 0], lemmata.bmm(a[None], b[None])), [X, (4, 5)]),
     "linear": (lambda a, w, b: F.linear(a, w, b), [X, (5, 4), (5,)]),
