@@ -17,14 +17,16 @@ from .factories import (
     zeros_like,
 )
 from .ops import (
-    abs, add, amax, amin, argmax, argmin, bmm, broadcast_to, cat, ceil, chunk, clamp, clip, clone,
+    abs, add, amax, amin, argmax, argmin, argsort, bmm, broadcast_to, cat, ceil, chunk, clamp,
+    clip, clone,
     concat, concatenate, cos, cumsum, div, divide, dot, eq, erf, erfc, exp, expm1, flatten, flip,
-    floor, floor_divide, gather, ge, gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log, log1p,
+    floor, floor_divide, gather, ge, gt, index_select, isfinite, isinf, isnan, le, leaky_relu,
+    lerp, log, log1p,
     log_softmax, logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill,
     matmul, max, maximum, mean, min, minimum, mm, mul, mv, narrow, ne, neg, norm, outer, permute,
     pow, prod, reciprocal, relu, remainder, repeat, reshape, round, rsqrt, select, sigmoid, sign,
-    sin, softmax, softplus, split, sqrt, square, squeeze, stack, std, sub, sum, swapaxes, t, tanh,
-    transpose, tril, triu, true_divide, unbind, unflatten, unsqueeze, var, where,
+    sin, softmax, softplus, sort, split, sqrt, square, squeeze, stack, std, sub, sum, swapaxes, t,
+    tanh, topk, transpose, tril, triu, true_divide, unbind, unflatten, unsqueeze, var, where,
 )
 from .ops.conv import (  # torch.conv2d etc.: the same functions as nn.functional's
     conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,

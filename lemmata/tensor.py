@@ -663,6 +663,21 @@ class Tensor:
     def cumsum(self, dim: Any, dtype: Any = None) -> "Tensor":
         return ops.cumsum(self, dim, dtype)
 
+    def sort(self, dim: builtins.int = -1, descending: builtins.bool = False,
+             stable: builtins.bool = False) -> Any:
+        return ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: builtins.int = -1, descending: builtins.bool = False,
+                stable: builtins.bool = False) -> "Tensor":
+        return ops.argsort(self, dim, descending, stable)
+
+    def topk(self, k: builtins.int, dim: builtins.int = -1, largest: builtins.bool = True,
+             sorted: builtins.bool = True) -> Any:
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def index_select(self, dim: builtins.int, index: Any) -> "Tensor":
+        return ops.index_select(self, dim, index)
+
     # ------------------------------------------------------------------ new tensors like this one
     def _new_kwargs(self, dtype: Any, device: Any) -> dict:
         return {"dtype": self.dtype if dtype is None else dtype,

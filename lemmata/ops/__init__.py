@@ -25,7 +25,8 @@ from .reduce import (
     softmax, std, sum, var,
 )
 from .shape import (
-    assign_index, broadcast_to, cast, cat, chunk, clone, concat, concatenate, expand, expand_as,
-    flatten, flip, gather, getitem, index_put, narrow, pad, permute, repeat, reshape, select,
-    split, squeeze, stack, swapaxes, t, to_device, transpose, unbind, unflatten, unsqueeze, view,
+    argsort, assign_index, broadcast_to, cast, cat, chunk, clone, concat, concatenate, expand,
+    expand_as, flatten, flip, gather, getitem, index_put, index_select, narrow, pad, permute,
+    repeat, reshape, select, sort, split, squeeze, stack, swapaxes, t, to_device, topk, transpose,
+    unbind, unflatten, unsqueeze, view,
 )

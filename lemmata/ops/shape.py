@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections import namedtuple
 from typing import Any, Sequence
 
 import numpy as np
@@ -14,6 +15,9 @@ from .. import backend, dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from .arguments import as_tensor_like, normalize_dim, shape_tuple
+
+SortResult = namedtuple("sort", ["values", "indices"])
+TopkResult = namedtuple("topk", ["values", "indices"])
 
 # ------------------------------------------------------------------------------ views
 
@@ -555,6 +559,68 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
         raise IndexError(f"gather: index out of range [{-x.shape[d]}, {x.shape[d]}) for dim {d} "
                          f"of input {tuple(x.shape)}")
     return Gather.apply(x, d, idx)
+
+
+def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The slices of x at positions ``index`` (a 1-D integer tensor, repeats allowed) along
+    ``dim``, as torch.index_select; a repeated position gets the sum of its gradients."""
+    _check(x, "index_select")
+    d = normalize_dim(dim, builtins.max(x.ndim, 1), "index_select")
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu" or idx.ndim > 1:
+        raise RuntimeError(f"index_select: index must be a 1-D integer tensor, got "
+                           f"{idx.ndim}-D {idx.dtype}")
+    size = x.shape[d] if x.ndim else 1
+    if idx.size and (idx.min() < -size or idx.max() >= size):
+        raise IndexError(f"index_select: index out of range [{-size}, {size}) for dim {d} of "
+                         f"input {tuple(x.shape)}")
+    if x.ndim == 0:
+        return x.reshape(1)[Tensor(idx.reshape(-1))].reshape(idx.shape)
+    return getitem(x, (builtins.slice(None),) * d + (Tensor(idx.reshape(-1)),))
+
+
+def _sort_order(data: np.ndarray, dim: int, descending: bool) -> np.ndarray:
+    """Stable positions that sort ``data`` along ``dim``, NaN counted as the largest value (last
+    ascending, first descending), as PyTorch."""
+    if not descending:
+        return np.argsort(data, axis=dim, kind="stable")
+    # primary key: not NaN (NaN first); secondary: −x (largest first); lexsort is stable
+    return np.lexsort((-data, ~np.isnan(data)), axis=dim)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+    """(values, indices) of x sorted along ``dim``, as torch.sort (always stable: equal values
+    keep their order); the values' gradient goes back to the positions they came from.  Beyond
+    PyTorch, complex tensors sort by their real part, as every piecewise op here branches, so
+    that the complex step passes through a sort."""
+    _check(x, "sort")
+    if x.ndim == 0:
+        normalize_dim(dim, 1, "sort")
+        return SortResult(x.clone(), Tensor(np.zeros((), np.int64)))
+    d = normalize_dim(dim, x.ndim, "sort")
+    order = backend.like(_sort_order(np.real(backend.to_host(x._data)), d, bool(descending)),
+                         x._data)
+    return SortResult(Gather.apply(x, d, order), Tensor(order.astype(np.int64)))
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort x along ``dim`` (see :func:`sort`)."""
+    return sort(x, dim, descending, stable).indices
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+    """(values, indices) of the k largest (or smallest) entries along ``dim``, as torch.topk,
+    always in sorted order."""
+    _check(x, "topk")
+    d = normalize_dim(dim, builtins.max(x.ndim, 1), "topk")
+    size = x.shape[d] if x.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= size:
+        raise RuntimeError(f"topk: k must be an integer in [0, {size}] for dim {d} of input "
+                           f"{tuple(x.shape)}, got {k!r}")
+    values, indices = sort(x, d, descending=bool(largest))
+    if x.ndim == 0:
+        return TopkResult(values, indices)
+    return TopkResult(narrow(values, d, 0, int(k)), narrow(indices, d, 0, int(k)))
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:

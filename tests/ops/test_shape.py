@@ -543,3 +543,54 @@ def test_broadcast_shape_is_numpys(shapes):
             broadcast_shape(*shapes)
         return
     assert broadcast_shape(*shapes) == expected
+
+
+# ------------------------------------------------------------------------------ sorting, selecting
+
+
+@given(shape=nonempty_shapes, seed=seeds, data=st.data(), descending=st.booleans())
+def test_sort_values_and_indices(shape, seed, data, descending):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = values(shape, "any", seed)                       # continuous draws: no ties
+    _check_all(lambda t: t.sort(dim, descending).values,
+               lambda t: t.sort(dim, descending=descending).values, [x])
+    np.testing.assert_array_equal(
+        lemmata.tensor(x).argsort(dim, descending).numpy(),
+        torch.tensor(x).argsort(dim, descending=descending).numpy())
+
+
+@given(shape=nonempty_shapes, seed=seeds, data=st.data(), largest=st.booleans())
+def test_topk(shape, seed, data, largest):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    k = data.draw(st.integers(0, shape[dim]))
+    x = values(shape, "any", seed)
+    _check_all(lambda t: t.topk(k, dim, largest).values,
+               lambda t: t.topk(k, dim, largest).values, [x])
+    np.testing.assert_array_equal(lemmata.tensor(x).topk(k, dim, largest).indices.numpy(),
+                                  torch.tensor(x).topk(k, dim, largest).indices.numpy())
+
+
+@given(shape=nonempty_shapes, seed=seeds, data=st.data())
+def test_index_select_with_repeats(shape, seed, data):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    n = shape[dim]
+    index = np.asarray(data.draw(st.lists(st.integers(0, n - 1), max_size=5)), dtype=np.int64)
+    _check_all(lambda t: t.index_select(dim, lemmata.tensor(index)),
+               lambda t: t.index_select(dim, torch.tensor(index)), [values(shape, "any", seed)])
+
+
+def test_sort_ties_nan_and_errors_as_torch():
+    x = [[3.0, np.nan, 1.0, 2.0, 1.0], [0.5, -1.0, np.inf, np.nan, 0.5]]
+    for kwargs in ({}, {"descending": True}):
+        ours = lemmata.tensor(x).sort(dim=1, stable=True, **kwargs)
+        theirs = torch.tensor(x).sort(dim=1, stable=True, **kwargs)
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    assert lemmata.sort(lemmata.tensor(2.0)).values.item() == 2.0
+    with pytest.raises(RuntimeError, match=r"topk: k must be an integer in \[0, 3\] for dim 0"):
+        lemmata.zeros(3).topk(4)
+    with pytest.raises(RuntimeError, match=r"index_select: index must be a 1-D integer tensor, "
+                                           r"got 1-D float32"):
+        lemmata.zeros(3).index_select(0, lemmata.tensor([0.0]))
+    with pytest.raises(IndexError, match=r"index_select: index out of range \[-3, 3\) for dim 0"):
+        lemmata.zeros(3).index_select(0, lemmata.tensor([3]))
