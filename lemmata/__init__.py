@@ -17,7 +17,8 @@ from .factories import (
     zeros_like,
 )
 from .ops import (
-    abs, add, amax, amin, argmax, argmin, argsort, bmm, broadcast_to, cat, ceil, chunk, clamp,
+    abs, acos, add, amax, amin, argmax, argmin, argsort, asin, atan, bmm, broadcast_to, cat, ceil,
+    chunk, clamp, cosh, exp2, log2, log10, sinh, tan,
     clip, clone,
     concat, concatenate, cos, cumsum, div, divide, dot, eq, erf, erfc, exp, expm1, flatten, flip,
     floor, floor_divide, gather, ge, gt, index_select, isfinite, isinf, isnan, le, leaky_relu,

@@ -613,6 +613,33 @@ class Tensor:
     def sin(self) -> "Tensor":
         return ops.sin(self)
 
+    def tan(self) -> "Tensor":
+        return ops.tan(self)
+
+    def sinh(self) -> "Tensor":
+        return ops.sinh(self)
+
+    def cosh(self) -> "Tensor":
+        return ops.cosh(self)
+
+    def asin(self) -> "Tensor":
+        return ops.asin(self)
+
+    def acos(self) -> "Tensor":
+        return ops.acos(self)
+
+    def atan(self) -> "Tensor":
+        return ops.atan(self)
+
+    def log2(self) -> "Tensor":
+        return ops.log2(self)
+
+    def log10(self) -> "Tensor":
+        return ops.log10(self)
+
+    def exp2(self) -> "Tensor":
+        return ops.exp2(self)
+
     def cos(self) -> "Tensor":
         return ops.cos(self)
 

@@ -29,6 +29,7 @@ def values(shape: tuple, domain: str, seed: int) -> np.ndarray:
               erf′(−4.38) came out 4.7e-5 off)
     positive  uniform on [0.5, 2]            (log, sqrt, pow bases)
     away0     ±uniform on [0.1, 2]           (abs, relu, reciprocal: |x| > 1e-3)
+    inside1   uniform on [−0.9, 0.9]         (asin, acos, tan: away from ±1 and ±π/2)
     odd       (k + ½)/10 for integers k     (never 0, never ±0.5, never an 'even' value)
     even      k/10 for integers k           (clamp bounds: 0.05 away from every 'odd' value)
     shifted   k/10 + 1/40                   (a second bound, never equal to 'odd' or 'even')
@@ -43,6 +44,8 @@ def values(shape: tuple, domain: str, seed: int) -> np.ndarray:
         return np.clip(rng.standard_normal(shape), -3.0, 3.0)
     if domain == "positive":
         return rng.uniform(0.5, 2.0, shape)
+    if domain == "inside1":
+        return rng.uniform(-0.9, 0.9, shape)
     if domain == "away0":
         return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.1, 2.0, shape)
     if domain == "odd":       # (k + 0.5)/10: ±0.05, ±0.15, …  never 0, never ±0.5

@@ -72,6 +72,9 @@ OPS = {
     "arithmetic": (lambda a, b: (a * b + 2 - b / (a.abs() + 1)) ** 2, [X, (4,)]),
     "transcendental": (lambda a: a.exp() + (a.abs() + 1).log() + a.tanh() + a.sigmoid()
                        + a.sin() * a.cos() + (a.abs() + 0.5).sqrt() + a.erf() + a.erfc(), [X]),
+    "trigonometric": (lambda a: (a * 0.5).tan() + a.sinh() * a.cosh() + (a * 0.3).asin()
+                      + (a * 0.3).acos() + a.atan() + (a.abs() + 1).log2()
+                      + (a.abs() + 1).log10() + a.exp2(), [X]),
     "piecewise": (lambda a, b: F.relu(a) + F.leaky_relu(a, 0.1) + a.clamp(-0.5, 0.7)
                   + lemmata.maximum(a, b) + lemmata.where(a > b, a, b) + F.softplus(a), [X, X]),
     "activations": (lambda a: F.gelu(a) + F.elu(a) + F.silu(a) + F.hardtanh(a)

@@ -249,6 +249,134 @@ class Sin(Function):
         return g * cos(x)
 
 
+class Tan(Function):
+    """tan x;  ∂/∂x = 1 + tan² x, from the output."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tan(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * (out * out + 1)
+
+
+class Sinh(Function):
+    """sinh x;  ∂/∂x = cosh x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sinh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * cosh(x)
+
+
+class Cosh(Function):
+    """cosh x;  ∂/∂x = sinh x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cosh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * sinh(x)
+
+
+class Asin(Function):
+    """arcsin x;  ∂/∂x = 1/√(1 − x²)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.arcsin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * rsqrt(1 - x * x)
+
+
+class Acos(Function):
+    """arccos x;  ∂/∂x = −1/√(1 − x²)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.arccos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return -g * rsqrt(1 - x * x)
+
+
+class Atan(Function):
+    """arctan x;  ∂/∂x = 1/(1 + x²)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.arctan(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (x * x + 1)
+
+
+class Log2(Function):
+    """log₂ x;  ∂/∂x = 1/(x ln 2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log2(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (x * math.log(2))
+
+
+class Log10(Function):
+    """log₁₀ x;  ∂/∂x = 1/(x ln 10)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log10(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (x * math.log(10))
+
+
+class Exp2(Function):
+    """2ˣ;  ∂/∂x = 2ˣ ln 2, from the output."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp2(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * (out * math.log(2))
+
+
 class Cos(Function):
     """cos x;  ∂/∂x = −sin x."""
 
@@ -690,6 +818,42 @@ def sin(x: Tensor) -> Tensor:
 
 def cos(x: Tensor) -> Tensor:
     return _unary(Cos, x, "cos")
+
+
+def tan(x: Tensor) -> Tensor:
+    return _unary(Tan, x, "tan")
+
+
+def sinh(x: Tensor) -> Tensor:
+    return _unary(Sinh, x, "sinh")
+
+
+def cosh(x: Tensor) -> Tensor:
+    return _unary(Cosh, x, "cosh")
+
+
+def asin(x: Tensor) -> Tensor:
+    return _unary(Asin, x, "asin")
+
+
+def acos(x: Tensor) -> Tensor:
+    return _unary(Acos, x, "acos")
+
+
+def atan(x: Tensor) -> Tensor:
+    return _unary(Atan, x, "atan")
+
+
+def log2(x: Tensor) -> Tensor:
+    return _unary(Log2, x, "log2")
+
+
+def log10(x: Tensor) -> Tensor:
+    return _unary(Log10, x, "log10")
+
+
+def exp2(x: Tensor) -> Tensor:
+    return _unary(Exp2, x, "exp2")
 
 
 def tanh(x: Tensor) -> Tensor:
