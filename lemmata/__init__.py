@@ -18,7 +18,7 @@ from .factories import (
 )
 from .ops import (
     abs, acos, add, amax, amin, argmax, argmin, argsort, asin, atan, bmm, broadcast_to, cat, ceil,
-    chunk, clamp, cosh, exp2, log2, log10, sinh, tan,
+    chunk, clamp, cosh, exp2, log2, log10, logaddexp, sinh, tan,
     clip, clone,
     concat, concatenate, cos, cumsum, div, divide, dot, eq, erf, erfc, exp, expm1, flatten, flip,
     floor, floor_divide, gather, ge, gt, index_select, isfinite, isinf, isnan, le, leaky_relu,

@@ -672,6 +672,9 @@ class Tensor:
     def minimum(self, other: Any) -> "Tensor":
         return ops.minimum(self, other)
 
+    def logaddexp(self, other: Any) -> "Tensor":
+        return ops.logaddexp(self, other)
+
     def where(self, condition: Any, other: Any) -> "Tensor":
         return ops.where(condition, self, other)
 

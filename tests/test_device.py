@@ -74,7 +74,7 @@ OPS = {
                        + a.sin() * a.cos() + (a.abs() + 0.5).sqrt() + a.erf() + a.erfc(), [X]),
     "trigonometric": (lambda a: (a * 0.5).tan() + a.sinh() * a.cosh() + (a * 0.3).asin()
                       + (a * 0.3).acos() + a.atan() + (a.abs() + 1).log2()
-                      + (a.abs() + 1).log10() + a.exp2(), [X]),
+                      + (a.abs() + 1).log10() + a.exp2() + a.logaddexp(a * 3), [X]),
     "piecewise": (lambda a, b: F.relu(a) + F.leaky_relu(a, 0.1) + a.clamp(-0.5, 0.7)
                   + lemmata.maximum(a, b) + lemmata.where(a > b, a, b) + F.softplus(a), [X, X]),
     "activations": (lambda a: F.gelu(a) + F.elu(a) + F.silu(a) + F.hardtanh(a)

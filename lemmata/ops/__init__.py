@@ -6,7 +6,7 @@ side) plus a functional form that checks its arguments; Tensor methods and opera
 from .arguments import normalize_dim, normalize_dims
 from .elementwise import (
     abs, acos, add, asin, atan, ceil, clamp, clip, cos, cosh, div, divide, eq, erf, erfc, exp,
-    exp2, expm1, floor, log2, log10, sinh, tan,
+    exp2, expm1, floor, log2, log10, logaddexp, sinh, tan,
     floor_divide, ge, gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log, log1p, logical_and,
     logical_not, logical_or, logical_xor, lt, masked_fill, maximum, minimum, mul, ne, neg, pow,
     reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, sub,

@@ -714,6 +714,27 @@ class Maximum(Function):
         return g * share, g * (1 - share)
 
 
+class LogAddExp(Function):
+    """log(eᵃ + eᵇ), as the larger (by real part) plus log1p(e^(smaller − larger)), so nothing
+    overflows;  ∂/∂a = e^(a − out), ∂/∂b = e^(b − out) (the softmax of the pair)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if a.dtype.kind == "c":
+            larger = real(a) >= real(b)
+            high, low = np.where(larger, a, b), np.where(larger, b, a)
+            out = high + np.log1p(np.exp(low - high))
+        else:
+            out = np.logaddexp(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        return g * exp(a - out), g * exp(b - out)
+
+
 # ------------------------------------------------------------------------------ functional forms
 
 
@@ -1019,6 +1040,11 @@ def triu(x: Tensor, diagonal: int = 0) -> Tensor:
 
 def maximum(a: Any, b: Any) -> Tensor:
     return Maximum.apply(*operands(a, b, "maximum"))
+
+
+def logaddexp(a: Any, b: Any) -> Tensor:
+    a, b = operands(a, b, "logaddexp")
+    return LogAddExp.apply(floating(a), floating(b))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
