@@ -17,17 +17,16 @@ from .factories import (
     zeros_like,
 )
 from .ops import (
-    abs, acos, add, amax, amin, argmax, argmin, argsort, asin, atan, bmm, broadcast_to, cat, ceil,
-    chunk, clamp, cosh, exp2, log2, log10, logaddexp, sinh, tan,
-    clip, clone,
-    concat, concatenate, cos, cumsum, div, divide, dot, eq, erf, erfc, exp, expm1, flatten, flip,
-    floor, floor_divide, gather, ge, gt, index_select, isfinite, isinf, isnan, le, leaky_relu,
-    lerp, log, log1p,
-    log_softmax, logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill,
-    matmul, max, maximum, mean, min, minimum, mm, mul, mv, narrow, ne, neg, norm, outer, permute,
-    pow, prod, reciprocal, relu, remainder, repeat, reshape, round, rsqrt, select, sigmoid, sign,
-    sin, softmax, softplus, sort, split, sqrt, square, squeeze, stack, std, sub, sum, swapaxes, t,
-    tanh, topk, transpose, tril, triu, true_divide, unbind, unflatten, unsqueeze, var, where,
+    abs, acos, add, amax, amin, argmax, argmin, argsort, asin, atan, bmm, broadcast_to, cat,
+    ceil, chunk, clamp, clip, clone, concat, concatenate, cos, cosh, cumsum, div, divide, dot,
+    eq, erf, erfc, exp, exp2, expm1, flatten, flip, floor, floor_divide, gather, ge, gt,
+    index_select, isfinite, isinf, isnan, le, leaky_relu, lerp, log, log10, log1p, log2,
+    log_softmax, logaddexp, logical_and, logical_not, logical_or, logical_xor, logsumexp, lt,
+    masked_fill, matmul, max, maximum, mean, min, minimum, mm, mul, mv, narrow, ne, neg, norm,
+    outer, permute, pow, prod, reciprocal, relu, remainder, repeat, reshape, round, rsqrt,
+    scatter, scatter_add, select, sigmoid, sign, sin, sinh, softmax, softplus, sort, split,
+    sqrt, square, squeeze, stack, std, sub, sum, swapaxes, t, tan, tanh, topk, transpose, tril,
+    triu, true_divide, unbind, unflatten, unsqueeze, var, where,
 )
 from .ops.conv import (  # torch.conv2d etc.: the same functions as nn.functional's
     conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,

@@ -417,6 +417,13 @@ class Tensor:
     def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
         return self._inplace("masked_fill_", lambda t: ops.masked_fill(t, mask, value))
 
+    def scatter_(self, dim: builtins.int, index: Any, src: Any = None,
+                 value: Any = None) -> "Tensor":
+        return self._inplace("scatter_", lambda t: ops.scatter(t, dim, index, src, value))
+
+    def scatter_add_(self, dim: builtins.int, index: Any, src: Any) -> "Tensor":
+        return self._inplace("scatter_add_", lambda t: ops.scatter_add(t, dim, index, src))
+
     def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> "Tensor":
         from .random import generator
         return self.copy_(generator().uniform(a, b, self.shape))
@@ -707,6 +714,13 @@ class Tensor:
 
     def index_select(self, dim: builtins.int, index: Any) -> "Tensor":
         return ops.index_select(self, dim, index)
+
+    def scatter(self, dim: builtins.int, index: Any, src: Any = None,
+                value: Any = None) -> "Tensor":
+        return ops.scatter(self, dim, index, src, value)
+
+    def scatter_add(self, dim: builtins.int, index: Any, src: Any) -> "Tensor":
+        return ops.scatter_add(self, dim, index, src)
 
     # ------------------------------------------------------------------ new tensors like this one
     def _new_kwargs(self, dtype: Any, device: Any) -> dict:

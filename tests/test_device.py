@@ -101,7 +101,9 @@ OPS = {
     "masks_and_scans": (lambda a, v: (a.masked_fill(a > 0, 1.5), lemmata.masked_fill(a, a < 0, v),
                                       a.tril(), a.triu(1), a.cumsum(1), a.lerp(a * 2, 0.75),
                                       a.sort(1).values, a.topk(2, 0).values,
-                                      a.index_select(1, lemmata.tensor([3, 0, 3]))),
+                                      a.index_select(1, lemmata.tensor([3, 0, 3])),
+                                      a.scatter_add(0, lemmata.tensor([[2, 0, 2, 1]]), a[:1]),
+                                      a.scatter(1, lemmata.tensor([[1], [0], [3]]), a[:, :1])),
                         [X, ()]),
     # products
     "matmul": (lambda a, b: (a @ b, a @ b[:, 0], lemmata.bmm(a[None], b[None])), [X, (4, 5)]),

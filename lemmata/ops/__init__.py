@@ -6,11 +6,11 @@ side) plus a functional form that checks its arguments; Tensor methods and opera
 from .arguments import normalize_dim, normalize_dims
 from .elementwise import (
     abs, acos, add, asin, atan, ceil, clamp, clip, cos, cosh, div, divide, eq, erf, erfc, exp,
-    exp2, expm1, floor, log2, log10, logaddexp, sinh, tan,
-    floor_divide, ge, gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log, log1p, logical_and,
-    logical_not, logical_or, logical_xor, lt, masked_fill, maximum, minimum, mul, ne, neg, pow,
-    reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, sub,
-    tanh, tril, triu, true_divide, where,
+    exp2, expm1, floor, floor_divide, ge, gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log,
+    log10, log1p, log2, logaddexp, logical_and, logical_not, logical_or, logical_xor, lt,
+    masked_fill, maximum, minimum, mul, ne, neg, pow, reciprocal, relu, remainder, round, rsqrt,
+    sigmoid, sign, sin, sinh, softplus, sqrt, square, sub, tan, tanh, tril, triu, true_divide,
+    where,
 )
 from .linalg import bmm, dot, matmul, mm, mv, outer
 from .conv import (
@@ -28,6 +28,6 @@ from .reduce import (
 from .shape import (
     argsort, assign_index, broadcast_to, cast, cat, chunk, clone, concat, concatenate, expand,
     expand_as, flatten, flip, gather, getitem, index_put, index_select, narrow, pad, permute,
-    repeat, reshape, select, sort, split, squeeze, stack, swapaxes, t, to_device, topk, transpose,
-    unbind, unflatten, unsqueeze, view,
+    repeat, reshape, scatter, scatter_add, select, sort, split, squeeze, stack, swapaxes, t,
+    to_device, topk, transpose, unbind, unflatten, unsqueeze, view,
 )

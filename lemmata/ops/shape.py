@@ -262,6 +262,74 @@ class ScatterAdd(Function):
         return Gather.apply(gg, ctx.dim, ctx.index), None, None, None
 
 
+class Scatter(Function):
+    """x with src written at ``index`` along ``dim`` (out[..., index[i], ...] = src[i]; of
+    repeated positions the last write stays, as on PyTorch's CPU);  ∂x = g with those positions
+    zeroed, ∂src = g gathered back from them."""
+
+    @staticmethod
+    def forward(ctx, x, src, dim, index):
+        ctx.dim, ctx.index = dim, index
+        out = x.copy()
+        region = tuple(builtins.slice(None) if d == dim else builtins.slice(0, n)
+                       for d, n in enumerate(index.shape))
+        backend.array_module(out).put_along_axis(out[region], index, src, axis=dim)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..factories import zeros
+        cleared = Scatter.apply(g, zeros(ctx.index.shape, dtype=g.dtype, device=g.device),
+                                ctx.dim, ctx.index)
+        return cleared, Gather.apply(g, ctx.dim, ctx.index), None, None
+
+
+def _scatter_arguments(x: Tensor, dim: int, index: Any, src: Any, op: str
+                       ) -> tuple[int, np.ndarray, Tensor]:
+    """The checked dim, index array and source (a number becomes a tensor of the index's shape;
+    a larger source tensor is cut to the index's shape, as PyTorch reads it)."""
+    _check(x, op)
+    d = normalize_dim(dim, builtins.max(x.ndim, 1), op)
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"{op}: index has {idx.ndim} dimensions but the input has {x.ndim} "
+                           f"(index {idx.shape}, input {tuple(x.shape)})")
+    if any(i != d and n > x.shape[i] for i, n in enumerate(idx.shape)):
+        raise RuntimeError(f"{op}: index {idx.shape} must not be larger than the input "
+                           f"{tuple(x.shape)} apart from dimension {d}")
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):
+        raise IndexError(f"{op}: index out of range [0, {x.shape[d]}) for dim {d} of input "
+                         f"{tuple(x.shape)}")
+    if not isinstance(src, Tensor):
+        src = as_tensor_like(src, x, op)
+        src = Tensor(np.broadcast_to(src._data, idx.shape).copy())
+    if src.ndim != idx.ndim or any(n > m for n, m in zip(idx.shape, src.shape)):
+        raise RuntimeError(f"{op}: src of shape {tuple(src.shape)} must be at least as large as "
+                           f"the index {idx.shape} in every dimension")
+    if tuple(src.shape) != idx.shape:
+        src = getitem(src, tuple(builtins.slice(0, n) for n in idx.shape))
+    return d, backend.like(idx, x._data), src.to(x.dtype)
+
+
+def scatter(x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None) -> Tensor:
+    """x with ``src`` (a tensor, or the number ``value``) written at ``index`` along ``dim``,
+    as torch.scatter: out[index[i][j]][j] = src[i][j] for dim = 0."""
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give exactly one of src and value")
+    d, idx, source = _scatter_arguments(x, dim, index, value if src is None else src, "scatter")
+    return Scatter.apply(x, source, d, idx)
+
+
+def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    """x with ``src`` added at ``index`` along ``dim`` (repeated positions add up), as
+    torch.scatter_add: out[index[i][j]][j] += src[i][j] for dim = 0."""
+    d, idx, source = _scatter_arguments(x, dim, index, src, "scatter_add")
+    from .elementwise import add
+    return add(x, ScatterAdd.apply(source, d, idx, tuple(x.shape)))
+
+
 # ------------------------------------------------------------------------------ joining, padding
 
 

@@ -594,3 +594,59 @@ def test_sort_ties_nan_and_errors_as_torch():
         lemmata.zeros(3).index_select(0, lemmata.tensor([0.0]))
     with pytest.raises(IndexError, match=r"index_select: index out of range \[-3, 3\) for dim 0"):
         lemmata.zeros(3).index_select(0, lemmata.tensor([3]))
+
+
+@given(shape=nonempty_shapes, seed=seeds, data=st.data())
+def test_scatter_add_with_repeated_positions(shape, seed, data):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    rng = np.random.default_rng(seed)
+    index_shape = tuple(data.draw(st.integers(0, n)) if d != dim % len(shape)
+                        else data.draw(st.integers(0, 4)) for d, n in enumerate(shape))
+    index = rng.integers(0, shape[dim], index_shape)
+    x, src = values(shape, "any", seed), values(index_shape, "any", seed + 1)
+    _check_all(lambda x, s: x.scatter_add(dim, lemmata.tensor(index), s),
+               lambda x, s: x.scatter_add(dim, torch.tensor(index), s), [x, src])
+    # a larger src is read in its leading part (values only: PyTorch's backward refuses it)
+    larger = values(tuple(n + 1 for n in index_shape), "any", seed + 2)
+    np.testing.assert_allclose(
+        lemmata.tensor(x).scatter_add(dim, lemmata.tensor(index), lemmata.tensor(larger)).numpy(),
+        torch.tensor(x).scatter_add(dim, torch.tensor(index), torch.tensor(larger)).numpy(),
+        rtol=1e-12)
+
+
+@given(shape=nonempty_shapes, seed=seeds, data=st.data())
+def test_scatter_to_distinct_positions(shape, seed, data):
+    """Distinct positions along dim (a permutation's leading part), so that no write wins over
+    another; the input's gradient is cleared there, the source's gathered back."""
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1)) % len(shape)
+    rng = np.random.default_rng(seed)
+    k = data.draw(st.integers(0, shape[dim]))
+    index_shape = shape[:dim] + (k,) + shape[dim + 1:]
+    index = np.argsort(rng.random(shape), axis=dim)[
+        tuple(slice(0, k) if d == dim else slice(None) for d in range(len(shape)))]
+    _check_all(lambda x, s: x.scatter(dim, lemmata.tensor(index), s),
+               lambda x, s: x.scatter(dim, torch.tensor(index), s),
+               [values(shape, "any", seed), values(index_shape, "any", seed + 1)])
+    _check_all(lambda x: x.scatter(dim, lemmata.tensor(index), value=2.5),
+               lambda x: x.scatter(dim, torch.tensor(index), value=2.5),
+               [values(shape, "any", seed)])
+
+
+def test_scatter_in_place_repeats_and_errors_as_torch():
+    index = [[0, 1, 0], [2, 0, 0]]
+    ours, theirs = lemmata.zeros(3, 3), torch.zeros(3, 3)
+    ours.scatter_(0, lemmata.tensor(index), lemmata.arange(1.0, 7.0).reshape(2, 3))
+    theirs.scatter_(0, torch.tensor(index), torch.arange(1.0, 7.0).reshape(2, 3))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())      # the last write stays
+    ours.scatter_add_(1, lemmata.tensor([[2, 2]]), lemmata.ones(1, 2))
+    theirs.scatter_add_(1, torch.tensor([[2, 2]]), torch.ones(1, 2))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(IndexError, match=r"scatter_add: index out of range \[0, 3\) for dim 0"):
+        lemmata.zeros(3).scatter_add(0, lemmata.tensor([3]), lemmata.ones(1))
+    with pytest.raises(RuntimeError, match=r"scatter: index has 1 dimensions but the input has 2"):
+        lemmata.zeros(3, 3).scatter(0, lemmata.tensor([0]), value=1.0)
+    with pytest.raises(RuntimeError, match=r"scatter_add: src of shape \(1,\) must be at least "
+                                           r"as large as the index \(2,\)"):
+        lemmata.zeros(3).scatter_add(0, lemmata.tensor([0, 1]), lemmata.ones(1))
+    with pytest.raises(TypeError, match=r"scatter: give exactly one of src and value"):
+        lemmata.zeros(3).scatter(0, lemmata.tensor([0]))
