@@ -271,9 +271,9 @@ class Scatter(Function):
     def forward(ctx, x, src, dim, index):
         ctx.dim, ctx.index = dim, index
         out = x.copy()
-        region = tuple(builtins.slice(None) if d == dim else builtins.slice(0, n)
-                       for d, n in enumerate(index.shape))
-        backend.array_module(out).put_along_axis(out[region], index, src, axis=dim)
+        full = [backend.like(axis, x) for axis in np.indices(index.shape, sparse=True)]
+        full[dim] = index
+        out[tuple(full)] = src                    # the positions as ScatterAdd addresses them
         return out
 
     @staticmethod
