@@ -108,6 +108,9 @@ OPS = {
     # products
     "matmul": (lambda a, b: (a @ b, a @ b[:, 0], lemmata.bmm(a[None], b[None])), [X, (4, 5)]),
     "linear": (lambda a, w, b: F.linear(a, w, b), [X, (5, 4), (5,)]),
+    "embedding": (lambda w: (F.embedding(lemmata.tensor([[0, 2], [4, 2]]), w),
+                             F.embedding(lemmata.tensor([1, 1, 3]), w, padding_idx=3,
+                                         scale_grad_by_freq=True)), [(5, 4)]),
     # convolutions (im2col on the device; Winograd and Fourier routes on the CPU)
     "conv2d": (lambda x, w, b: F.conv2d(x, w, b, padding=1), [IMAGES, (5, 3, 3, 3), (5,)]),
     "conv2d_strided": (lambda x, w: F.conv2d(x, w, stride=2, dilation=2, padding=2),

@@ -11,7 +11,7 @@ from .activation import (
 from .container import Flatten, ModuleDict, ModuleList, ParameterList, Sequential, Unflatten
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
-from .linear import Bilinear, Identity, Linear
+from .linear import Bilinear, Embedding, Identity, Linear
 from .loss import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
     SmoothL1Loss,
@@ -27,7 +27,7 @@ from .pool import (
 __all__ = [
     "Module", "Parameter", "Buffer", "functional", "init", "utils",
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "Flatten", "Unflatten",
-    "Identity", "Linear", "Bilinear",
+    "Identity", "Linear", "Bilinear", "Embedding",
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",

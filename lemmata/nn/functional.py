@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import backend, ops
 from .. import random as _random
-from ..autograd import is_grad_enabled
+from ..autograd import is_grad_enabled, no_grad
 from ..ops.conv import (
     conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
 )
@@ -34,7 +34,7 @@ from .loss import (
 )
 
 __all__ = [
-    "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "linear", "embedding", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
     "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "batch_norm", "layer_norm",
@@ -50,6 +50,62 @@ def _tensor(x: Any, fn: str, name: str = "input") -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}: {name} must be a Tensor, got {type(x).__name__}")
     return x
+
+
+# ------------------------------------------------------------------------------ embedding
+def _embedding_indices(input: Any, num_embeddings: int) -> np.ndarray:
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"embedding: input must hold integer indices, got {data.dtype}")
+    if data.size and (data.min() < 0 or data.max() >= num_embeddings):
+        bad = data.max() if data.max() >= num_embeddings else data.min()
+        raise IndexError(f"embedding: index {int(bad)} is out of range for {num_embeddings} "
+                         f"embeddings (input of shape {data.shape})")
+    return data
+
+
+def _padding_index(padding_idx: Any, num_embeddings: int) -> int | None:
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) or \
+            not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"embedding: padding_idx must be an int within num_embeddings "
+                         f"({num_embeddings}), got {padding_idx!r}")
+    return int(padding_idx) % num_embeddings
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """The rows of ``weight`` (num_embeddings, embedding_dim) picked by the integer ``input``:
+    output shape input.shape + (embedding_dim,), as F.embedding.
+
+    A row used k times gets the sum of its k gradients (an index op's adjoint), or their mean
+    with ``scale_grad_by_freq``; the ``padding_idx`` row gets none.  ``max_norm`` first rescales,
+    in place, each used row whose ``norm_type``-norm exceeds it to norm max_norm (PyTorch's
+    renormalisation).  ``sparse`` is accepted: the gradient is a dense array either way."""
+    _tensor(weight, "embedding", "weight")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
+                           f"shape {tuple(weight.shape)}")
+    indices = _embedding_indices(input, weight.shape[0])
+    padding = _padding_index(padding_idx, weight.shape[0])
+    index = Tensor(backend.like(indices, weight._data))
+    if max_norm is not None:
+        rows = Tensor(backend.like(np.unique(indices), weight._data))
+        with no_grad():
+            used = weight[rows]
+            norms = ops.norm(used, p=norm_type, dim=1, keepdim=True)
+            weight[rows] = ops.where(norms > max_norm, used * (max_norm / (norms + 1e-7)), used)
+    out = weight[index]
+    if scale_grad_by_freq and indices.size:
+        counts = np.bincount(indices.ravel(), minlength=weight.shape[0])
+        factor = (1.0 / counts[indices])[..., None].astype(np.empty(0, weight.dtype).real.dtype)
+        out = ops.scaled_gradient(out, backend.like(factor, weight._data))
+    if padding is not None:
+        out = ops.where(backend.like((indices == padding)[..., None], weight._data),
+                        out.detach(), out)
+    return out
 
 
 # ------------------------------------------------------------------------------ linear

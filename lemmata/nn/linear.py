@@ -1,4 +1,5 @@
-"""``nn.Linear`` and ``nn.Identity``."""
+"""``nn.Linear``, ``nn.Bilinear``, ``nn.Identity`` and ``nn.Embedding`` (a linear map of a one-hot
+vector, stored as a table of rows)."""
 from __future__ import annotations
 
 import math
@@ -12,7 +13,7 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Identity", "Linear", "Bilinear"]
+__all__ = ["Identity", "Linear", "Bilinear", "Embedding"]
 
 
 class Identity(Module):
@@ -110,3 +111,70 @@ class Bilinear(Module):
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` vectors of size ``embedding_dim``, looked up by integer
+    index: the product of a one-hot vector with the weight, without forming it.
+
+    The weight starts N(0, 1), its ``padding_idx`` row zero (and that row learns nothing), as
+    PyTorch; the other arguments are :func:`nn.functional.embedding`'s."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: Tensor | None = None, _freeze: bool = False, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"Embedding: {name} must be a non-negative int, got {value!r}")
+        device = backend.resolve(device, "Embedding")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = F._padding_index(padding_idx, num_embeddings)
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = _param((num_embeddings, embedding_dim), dtype)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not "
+                                 f"match ({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(_weight.detach().clone(), requires_grad=not _freeze)
+        self.to(device)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            from ..autograd import no_grad
+            with no_grad():
+                self.weight[self.padding_idx] = 0.0
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
+                        padding_idx: int | None = None, max_norm: float | None = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> "Embedding":
+        """An Embedding holding a copy of the 2-D ``embeddings``, learnt only if not ``freeze``."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            raise ValueError("Embedding.from_pretrained: embeddings must be a 2-D Tensor, got "
+                             + (f"shape {tuple(embeddings.shape)}" if isinstance(embeddings, Tensor)
+                                else type(embeddings).__name__))
+        rows, columns = embeddings.shape
+        return cls(rows, columns, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze, dtype=embeddings.dtype,
+                   device=embeddings.device)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        for name, default in (("padding_idx", None), ("max_norm", None), ("norm_type", 2.0),
+                              ("scale_grad_by_freq", False), ("sparse", False)):
+            value = getattr(self, name)
+            if value != default:
+                text += f", {name}={value}"
+        return text

@@ -9,8 +9,8 @@ from .elementwise import (
     exp2, expm1, floor, floor_divide, ge, gt, isfinite, isinf, isnan, le, leaky_relu, lerp, log,
     log10, log1p, log2, logaddexp, logical_and, logical_not, logical_or, logical_xor, lt,
     masked_fill, maximum, minimum, mul, ne, neg, pow, reciprocal, relu, remainder, round, rsqrt,
-    sigmoid, sign, sin, sinh, softplus, sqrt, square, sub, tan, tanh, tril, triu, true_divide,
-    where,
+    scaled_gradient, sigmoid, sign, sin, sinh, softplus, sqrt, square, sub, tan, tanh, tril,
+    triu, true_divide, where,
 )
 from .linalg import bmm, dot, matmul, mm, mv, outer
 from .conv import (

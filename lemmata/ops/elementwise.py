@@ -584,6 +584,21 @@ class PositivePart(Function):
         return PositivePart.apply(h, where=ctx.where)
 
 
+class ScaledGradient(Function):
+    """x itself, whose gradient is multiplied by a constant real array c on the way back: an
+    average over repeated uses instead of a sum (embedding's scale_grad_by_freq).  Its backward
+    is Scale, which is its own adjoint."""
+
+    @staticmethod
+    def forward(ctx, x, *, factor):
+        ctx.factor = factor
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return Scale.apply(g, factor=ctx.factor)
+
+
 class Scale(Function):
     """g ⊙ c for a constant real array c (a 0/1 mask, a dropout mask scaled by 1/(1 − p)).
 
@@ -986,6 +1001,13 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
                            f"{tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast "
                            f"together") from None
     return Where.apply(cond, a, b)
+
+
+def scaled_gradient(x: Tensor, factor: np.ndarray) -> Tensor:
+    """x, with its gradient multiplied by the real array ``factor`` (broadcast to x's shape) on
+    the way back (see :class:`ScaledGradient`)."""
+    check_tensor(x, "scaled_gradient")
+    return ScaledGradient.apply(x, factor=factor)
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:

@@ -11,6 +11,7 @@ import torch
 
 import lemmata
 from lemmata import nn
+from checks import check_gradients
 from nn_testing import assert_module_parity, close, copy_torch_to_lemmata
 
 rng = np.random.default_rng(0)
@@ -380,3 +381,59 @@ def test_norm_and_pool_bad_input():
         nn.MaxPool2d(2)(lemmata.zeros(4, 4))
     with pytest.raises(ValueError, match=r"GroupNorm: num_channels \(5\) must be divisible"):
         nn.GroupNorm(2, 5)
+
+
+# ------------------------------------------------------------------------------ embedding
+
+
+EMBEDDING_INDEX = [[0, 1, 2, 2], [5, 2, 1, 0]]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"padding_idx": 1}, {"padding_idx": -1},
+                                    {"scale_grad_by_freq": True},
+                                    {"padding_idx": 2, "scale_grad_by_freq": True},
+                                    {"max_norm": 1.0}, {"max_norm": 0.5, "norm_type": 1.0},
+                                    {"sparse": True}])
+def test_embedding_matches_torch(kwargs):
+    """Values, the weight's gradient (summed or averaged over repeats, none for the padding
+    row) and, with max_norm, the in-place renormalisation of the used rows."""
+    weight = np.random.default_rng(0).standard_normal((6, 3)) * 2
+    ours = nn.Embedding.from_pretrained(lemmata.tensor(weight), freeze=False, **kwargs)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(weight), freeze=False, **kwargs)
+    g = np.arange(24.0).reshape(2, 4, 3)
+    out_l, out_t = ours(lemmata.tensor(EMBEDDING_INDEX)), theirs(torch.tensor(EMBEDDING_INDEX))
+    (out_l * lemmata.tensor(g)).sum().backward()
+    (out_t * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(out_l.detach().numpy(), out_t.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(),
+                               rtol=1e-12)
+    grad_t = theirs.weight.grad.to_dense() if theirs.weight.grad.is_sparse else theirs.weight.grad
+    np.testing.assert_allclose(ours.weight.grad.numpy(), grad_t.numpy(), rtol=1e-12)
+    assert repr(ours) == repr(theirs)
+
+
+def test_embedding_gradient_checks():
+    """The plain lookup's gradient is the derivative (padding_idx and scale_grad_by_freq change
+    the gradient on purpose, so they are checked against PyTorch above)."""
+    index = lemmata.tensor(EMBEDDING_INDEX)
+    weight = np.random.default_rng(1).standard_normal((6, 3))
+    check_gradients(lambda w: nn.functional.embedding(index, w), [weight])
+
+
+def test_embedding_module_defaults_and_errors():
+    lemmata.manual_seed(0)
+    layer = nn.Embedding(1000, 8, padding_idx=3)
+    values = layer.weight.detach().numpy()
+    assert values[3].tolist() == [0.0] * 8 and layer.weight.dtype == lemmata.float32
+    assert abs(values.std() - 1.0) < 0.05                          # N(0, 1), as PyTorch
+    frozen = nn.Embedding.from_pretrained(lemmata.ones(2, 2))
+    assert not frozen.weight.requires_grad
+    with pytest.raises(IndexError, match=r"embedding: index 6 is out of range for 6 embeddings"):
+        nn.functional.embedding(lemmata.tensor([6]), lemmata.zeros(6, 2))
+    with pytest.raises(TypeError, match=r"embedding: input must hold integer indices, got float32"):
+        nn.functional.embedding(lemmata.tensor([0.0]), lemmata.zeros(6, 2))
+    with pytest.raises(ValueError, match=r"embedding: padding_idx must be an int within "
+                                         r"num_embeddings \(6\), got 6"):
+        nn.Embedding(6, 2, padding_idx=6)
+    with pytest.raises(RuntimeError, match=r"embedding: weight must be 2-D"):
+        nn.functional.embedding(lemmata.tensor([0]), lemmata.zeros(6))
