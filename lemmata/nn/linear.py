@@ -26,6 +26,12 @@ class Identity(Module):
         return input
 
 
+def _check_sizes(owner: str, **sizes: Any) -> None:
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{owner}: {name} must be a non-negative int, got {value!r}")
+
+
 def _param(shape: tuple[int, ...], dtype: Any) -> Parameter:
     return Parameter(empty(*shape, dtype=dtypes.as_dtype(dtype)))
 
@@ -41,9 +47,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"Linear: {name} must be a non-negative int, got {value!r}")
+        _check_sizes("Linear", in_features=in_features, out_features=out_features)
         device = backend.resolve(device, "Linear")
         self.in_features, self.out_features = in_features, out_features
         self.weight = _param((out_features, in_features), dtype)
@@ -126,9 +130,7 @@ class Embedding(Module):
                  _weight: Tensor | None = None, _freeze: bool = False, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
-        for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"Embedding: {name} must be a non-negative int, got {value!r}")
+        _check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         device = backend.resolve(device, "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = F._padding_index(padding_idx, num_embeddings)

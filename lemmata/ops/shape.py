@@ -290,18 +290,7 @@ def _scatter_arguments(x: Tensor, dim: int, index: Any, src: Any, op: str
     a larger source tensor is cut to the index's shape, as PyTorch reads it)."""
     _check(x, op)
     d = normalize_dim(dim, builtins.max(x.ndim, 1), op)
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
-    if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
-    if idx.ndim != x.ndim:
-        raise RuntimeError(f"{op}: index has {idx.ndim} dimensions but the input has {x.ndim} "
-                           f"(index {idx.shape}, input {tuple(x.shape)})")
-    if any(i != d and n > x.shape[i] for i, n in enumerate(idx.shape)):
-        raise RuntimeError(f"{op}: index {idx.shape} must not be larger than the input "
-                           f"{tuple(x.shape)} apart from dimension {d}")
-    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):
-        raise IndexError(f"{op}: index out of range [0, {x.shape[d]}) for dim {d} of input "
-                         f"{tuple(x.shape)}")
+    idx = _index_along(x, d, index, op, negatives=False)
     if not isinstance(src, Tensor):
         src = as_tensor_like(src, x, op)
         src = Tensor(np.broadcast_to(src._data, idx.shape).copy())
@@ -310,7 +299,7 @@ def _scatter_arguments(x: Tensor, dim: int, index: Any, src: Any, op: str
                            f"the index {idx.shape} in every dimension")
     if tuple(src.shape) != idx.shape:
         src = getitem(src, tuple(builtins.slice(0, n) for n in idx.shape))
-    return d, backend.like(idx, x._data), src.to(x.dtype)
+    return d, idx, src.to(x.dtype)
 
 
 def scatter(x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None) -> Tensor:
@@ -612,21 +601,28 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j] = x[index[i][j]][j] (for dim = 0) — as ``torch.gather``."""
     d = normalize_dim(dim, x.ndim, "gather")
+    return Gather.apply(x, d, _index_along(x, d, index, "gather", negatives=True))
+
+
+def _index_along(x: Tensor, d: int, index: Any, op: str, negatives: bool) -> np.ndarray:
+    """gather's and scatter's index, checked: integers, x's number of dims, no larger than x
+    away from ``d``, within x's size along ``d`` (from −size when ``negatives``)."""
     idx = backend.like(index._data if isinstance(index, Tensor) else np.asarray(index), x._data)
     if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"gather: index must be an integer tensor, got {idx.dtype}")
+        raise RuntimeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
     if idx.ndim != x.ndim:
-        raise RuntimeError(f"gather: index has {idx.ndim} dimensions but the input has {x.ndim} "
+        raise RuntimeError(f"{op}: index has {idx.ndim} dimensions but the input has {x.ndim} "
                            f"(index {idx.shape}, input {tuple(x.shape)})")
-    if any(i != d and n > x.shape[i] for i, n in enumerate(idx.shape)):
-        raise RuntimeError(f"gather: size does not match at dimension "
-                           f"{[i for i, n in enumerate(idx.shape) if i != d and n > x.shape[i]][0]}"
-                           f"; index {idx.shape} must not be larger than the input "
-                           f"{tuple(x.shape)} apart from dimension {d}")
-    if idx.size and (idx.min() < -x.shape[d] or idx.max() >= x.shape[d]):
-        raise IndexError(f"gather: index out of range [{-x.shape[d]}, {x.shape[d]}) for dim {d} "
-                         f"of input {tuple(x.shape)}")
-    return Gather.apply(x, d, idx)
+    larger = [i for i, n in enumerate(idx.shape) if i != d and n > x.shape[i]]
+    if larger:
+        raise RuntimeError(f"{op}: size does not match at dimension {larger[0]}; index "
+                           f"{idx.shape} must not be larger than the input {tuple(x.shape)} "
+                           f"apart from dimension {d}")
+    low = -x.shape[d] if negatives else 0
+    if idx.size and (idx.min() < low or idx.max() >= x.shape[d]):
+        raise IndexError(f"{op}: index out of range [{low}, {x.shape[d]}) for dim {d} of input "
+                         f"{tuple(x.shape)}")
+    return idx
 
 
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
