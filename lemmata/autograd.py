@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from . import backend
+
 if TYPE_CHECKING:  # pragma: no cover
     from .tensor import Tensor
 else:
@@ -458,6 +460,25 @@ def _as_gradient(value: Any, like: "Tensor", op: str) -> "Tensor":
     return g
 
 
+def _memory_of(array: Any) -> Any:
+    """The array that owns ``array``'s memory (itself, or the base of a chain of views)."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
+
+
+def _own_gradient(g: "Tensor", held: set[int]) -> "Tensor":
+    """g, or a copy of it where its memory is read-only (a broadcast view: the gradient of a sum)
+    or already ``held``; the memory it ends up with is added to ``held``.  So every .grad can be
+    changed in place alone, as in PyTorch."""
+    memory = _memory_of(g._data)
+    if id(memory) in held or not backend.writeable(g._data):
+        g = g.clone()
+        memory = _memory_of(g._data)
+    held.add(id(memory))
+    return g
+
+
 def _run_backward(roots: Sequence["Tensor"], root_grads: Sequence["Tensor"],
                   retain_graph: bool, create_graph: bool,
                   inputs: Sequence["Tensor"] | None) -> dict[int, "Tensor"]:
@@ -478,6 +499,10 @@ def _run_backward(roots: Sequence["Tensor"], root_grads: Sequence["Tensor"],
     for root, g in zip(roots, root_grads):
         grads[id(root)] = grads[id(root)] + g if id(root) in grads else g
     captured: dict[int, Tensor] = {}
+    # the memory of every .grad stored in this walk, and of the caller's root gradients: a .grad
+    # is written in place later (p.grad.mul_, gradient clipping), so it must not share memory
+    # with another .grad (Add hands both inputs the same g) or with the caller's tensors
+    held = {id(_memory_of(g._data)) for g in root_grads}
     anomaly = is_anomaly_enabled()
     with set_grad_enabled(create_graph):
         for index in range(len(order) - 1, -1, -1):
@@ -500,7 +525,7 @@ def _run_backward(roots: Sequence["Tensor"], root_grads: Sequence["Tensor"],
                 if id(tensor) not in useful or tensor.grad_fn is None:
                     continue
             elif tensor.grad_fn is None or tensor._retains_grad:
-                stored = g if create_graph else g.detach()
+                stored = g if create_graph else _own_gradient(g.detach(), held)
                 tensor.grad = stored if tensor.grad is None else tensor.grad + stored
             node = tensor.grad_fn
             if node is None:

@@ -601,3 +601,23 @@ def test_a_function_without_backward_says_so():
         Doubled.apply(x).sum().backward()
     with pytest.raises(TypeError, match="Nothing defines no forward"):
         Nothing.apply(x)
+
+
+def test_each_grad_owns_its_writable_memory_as_in_torch():
+    """Add hands both inputs the same gradient, a sum's gradient is a read-only broadcast, and
+    x + 0 passes the caller's gradient through: each .grad is still memory of its own, writable
+    in place without touching another .grad or the caller's tensor."""
+    a = lemmata.ones(3, requires_grad=True)
+    b = lemmata.ones(3, requires_grad=True)
+    ((a + b) * lemmata.tensor([1.0, 2.0, 3.0])).sum().backward()
+    a.grad.mul_(10.0)
+    assert a.grad.tolist() == [10.0, 20.0, 30.0] and b.grad.tolist() == [1.0, 2.0, 3.0]
+    x = lemmata.ones(2, 3, requires_grad=True)
+    x.sum().backward()
+    x.grad.mul_(2.0)
+    assert x.grad.tolist() == [[2.0] * 3] * 2
+    seed = lemmata.tensor([1.0, 2.0])
+    y = lemmata.ones(2, requires_grad=True)
+    (y + 0).backward(seed)
+    y.grad.mul_(5.0)
+    assert seed.tolist() == [1.0, 2.0] and y.grad.tolist() == [5.0, 10.0]

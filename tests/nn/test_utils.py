@@ -130,3 +130,18 @@ def test_parameters_to_vector_and_back():
 def test_bad_arguments_name_the_function(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_clip_grad_norm_of_gradients_from_one_sum_and_one_addition_matches_torch():
+    """x + y hands both the same gradient and a sum's gradient is a broadcast: each parameter's
+    gradient is scaled once."""
+    results = []
+    for m in (lemmata, torch):
+        a, b = m.ones(3, requires_grad=True), m.ones(3, requires_grad=True)
+        c = m.ones(2, 2, requires_grad=True)
+        (((a + b) * m.tensor([1.0, 2.0, 3.0])).sum() + c.sum()).backward()
+        total = m.nn.utils.clip_grad_norm_([a, b, c], 1.0)
+        results.append([total.item()] + [t.grad.numpy().tolist() for t in (a, b, c)])
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+    for ours, theirs in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
