@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .. import backend
+from .. import ops
 from ..autograd import no_grad
 from ..tensor import Tensor
 
@@ -51,28 +51,6 @@ def _number(value: Any, name: str, op: str) -> float:
     return float(value)
 
 
-def _vector_norm(array: Any, p: float) -> np.ndarray:
-    """‖array‖_p over all entries in the array's own (real) precision, as a host 0-d array, as
-    torch.linalg.vector_norm: max |x| for p = inf, min |x| for p = −inf, the count of non-zeros
-    for p = 0 (an empty array: 0)."""
-    magnitude = np.abs(array).ravel()
-    if magnitude.size == 0:
-        norm = magnitude.sum()
-    elif p == math.inf:
-        norm = magnitude.max()
-    elif p == -math.inf:
-        norm = magnitude.min()
-    elif p == 0:
-        norm = (magnitude != 0).sum().astype(magnitude.dtype)
-    elif p == 1:
-        norm = magnitude.sum()
-    elif p == 2:
-        norm = np.sqrt(np.vdot(magnitude, magnitude))
-    else:
-        norm = (magnitude ** p).sum() ** (1 / p)
-    return np.asarray(backend.to_host(norm))
-
-
 def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float | str = 2.0,
                     error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Scale the parameters' gradients in place so that their total ``norm_type``-norm is at
@@ -87,17 +65,16 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float | str = 2
     grads = [t.grad for t in tensors if t.grad is not None]
     if not grads:
         return Tensor(np.asarray(0.0, dtype=np.float32))
-    norms = [_vector_norm(g._data, p) for g in grads]          # on the host, one per tensor
-    total = _vector_norm(np.asarray(norms, dtype=np.result_type(*norms)), p)
-    if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"{op}: the total norm of order {norm_type} of the gradients is "
-                           f"{float(total)}, so it cannot be clipped; pass "
-                           f"error_if_nonfinite=False to scale the gradients by it anyway")
-    coefficient = min(total.dtype.type(max_norm) / (total + total.dtype.type(1e-6)), 1.0)
     with no_grad():
+        total = ops.norm(ops.stack([ops.norm(g, p) for g in grads]), p)
+        if error_if_nonfinite and not math.isfinite(total.item()):
+            raise RuntimeError(f"{op}: the total norm of order {norm_type} of the gradients is "
+                               f"{total.item()}, so it cannot be clipped; pass "
+                               f"error_if_nonfinite=False to scale the gradients by it anyway")
+        coefficient = ops.clamp(max_norm / (total + 1e-6), max=1.0)
         for g in grads:
-            g.mul_(float(coefficient))
-    return Tensor(backend.like(np.asarray(total), grads[0]._data))    # on the gradients' device
+            g.mul_(coefficient)
+    return total
 
 
 def clip_grad_value_(parameters: Any, clip_value: float, foreach: bool | None = None) -> None:
@@ -114,7 +91,6 @@ def clip_grad_value_(parameters: Any, clip_value: float, foreach: bool | None = 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """The parameters flattened and concatenated into one vector (differentiable)."""
-    from .. import ops
     tensors = _tensors(parameters, "parameters_to_vector")
     if not tensors:
         raise RuntimeError("parameters_to_vector: no parameters given")

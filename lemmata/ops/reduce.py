@@ -533,7 +533,8 @@ def log_softmax(x: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
 
 
 def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
-    """The p-norm over ``dim``: p = 2 (or 'fro'), 1, inf, -inf, or any other positive number."""
+    """The p-norm over ``dim``: p = 2 (or 'fro'), 1, inf, -inf, any other positive number, or 0
+    (the count of non-zero entries, a step function: no gradient, as PyTorch's is zero)."""
     x = floating(_check(x, "norm"))
     keepdim = check_keepdim(keepdim, "norm")
     dims = normalize_dims(dim, x.ndim, "norm")
@@ -543,8 +544,11 @@ def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> T
         return amax(_abs(x), dims, keepdim)
     if p == float("-inf"):
         return amin(_abs(x), dims, keepdim)
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and p == 0:
+        nonzero = x._data != 0
+        return Tensor(np.sum(nonzero, axis=dims, keepdims=keepdim).astype(real(x._data).dtype))
     if not isinstance(p, (int, float)) or p <= 0:
-        raise ValueError(f"norm: p must be 'fro', inf, -inf or a positive number, got {p!r}")
+        raise ValueError(f"norm: p must be 'fro', inf, -inf, 0 or a positive number, got {p!r}")
     size = _abs(x)
     at_zero = real(x._data) == 0    # |0|ᵖ has gradient 0 also for p < 1 (PyTorch's mask)
     total = sum(where(at_zero, 0, pow(where(at_zero, 1, size), p)), dims, keepdim)

@@ -212,6 +212,18 @@ def test_norm(p, case, seed):
     _check_all(lambda x: x.norm(p, dim, keepdim), f_t, [values(shape, "distinct", seed)])
 
 
+@given(case=reduction_case(min_side=1), seed=seeds)
+def test_norm_of_order_0_counts_the_nonzero_entries_as_torch(case, seed):
+    """A step function: values only (PyTorch's gradient is 0, lemmata's result has none)."""
+    shape, dim, keepdim = case
+    x = np.where(values(shape, "any", seed) > 0.3, values(shape, "any", seed + 1), 0.0)
+    for dtype in ("float64", "float32"):
+        ours = lemmata.tensor(x.astype(dtype)).norm(0, dim, keepdim)
+        theirs = torch.linalg.vector_norm(torch.tensor(x.astype(dtype)), 0, dim, keepdim)
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
 @given(case=reduction_case(min_side=0, max_dims=3, dim_kind="int_or_none"), seed=seeds)
 def test_prod(case, seed):
     shape, dim, keepdim = case
