@@ -24,17 +24,18 @@ def alternate(contenders: dict[str, Callable[[], None]], rounds: int, repeat: in
     names = list(contenders)
     seconds: dict[str, list[float]] = {name: [] for name in names}
     faulted = {name: 0 for name in names}
+    counting = minor_page_faults() is not None
     for r in range(rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:
             time.sleep(PAUSE_SECONDS)
-            before = minor_page_faults()
+            before = minor_page_faults() if counting else 0
             start = time.perf_counter()
             for _ in range(repeat):
                 contenders[name]()
             seconds[name].append((time.perf_counter() - start) / repeat)
-            if before is not None:
+            if counting:
                 faulted[name] += minor_page_faults() - before
-    if faults is not None and minor_page_faults() is not None and rounds:
+    if faults is not None and counting and rounds:
         faults.update({name: count / (rounds * repeat) for name, count in faulted.items()})
     return seconds
 

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from .. import backend, dtypes
+from ..autograd import no_grad
 from ..factories import empty
 from ..tensor import Tensor
 from . import functional as F
@@ -149,7 +150,6 @@ class Embedding(Module):
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            from ..autograd import no_grad
             with no_grad():
                 self.weight[self.padding_idx] = 0.0
 
